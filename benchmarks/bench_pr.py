@@ -1,0 +1,91 @@
+"""Benchmark: our knn_precision_recall_features vs the official four-matrix loop in NumPy.
+
+    python benchmarks/bench_pr.py [--n 5000] [--d 4096] [--repeats 2]
+
+Both run in this one process on the same VGG-like features (N = M, k = 3,
+official default batch sizes), after a warm-up. Prints wall times, the speed-up
+ratio, whether the results are identical, and the peak extra resident memory of
+each call (sampled from /proc/self/status while it runs).
+"""
+import argparse
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+import precision_recall  # noqa: E402
+from benchmarks import official_numpy_pr  # noqa: E402
+from benchmarks.feature_recipes import vgglike  # noqa: E402
+
+
+def resident_bytes():
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def measure(fn, repeats):
+    """(best wall seconds, peak RSS above the level at call start in bytes, result)."""
+    best, peak_extra, result = float('inf'), 0, None
+    for _ in range(repeats):
+        base = resident_bytes()
+        peak = [base]
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], resident_bytes())
+                time.sleep(0.002)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+        done.set()
+        sampler.join()
+        peak_extra = max(peak_extra, peak[0] - base)
+    return best, peak_extra, result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--n', type=int, default=5000, help='samples per set (N = M)')
+    parser.add_argument('--d', type=int, default=4096, help='feature width')
+    parser.add_argument('--repeats', type=int, default=2, help='timed runs per implementation (best is kept)')
+    args = parser.parse_args()
+
+    ref = vgglike(300, 1, args.n, args.d)
+    evl = vgglike(300, 2, args.n, args.d, latent_scale=0.95, bias=-0.58)
+    ours = lambda: precision_recall.knn_precision_recall_features(ref, evl, verbose=False)  # noqa: E731
+    baseline = lambda: official_numpy_pr.knn_precision_recall(ref, evl)  # noqa: E731
+
+    # Warm-up (traces the tf.functions, faults in BLAS threads) on a smaller problem.
+    precision_recall.knn_precision_recall_features(ref[:1200], evl[:1200], verbose=False)
+    official_numpy_pr.knn_precision_recall(ref[:1200], evl[:1200])
+
+    t_ours, mem_ours, r_ours = measure(ours, args.repeats)
+    t_base, mem_base, r_base = measure(baseline, args.repeats)
+    identical = all(np.array_equal(r_ours[key], r_base[key]) for key in ('precision', 'recall'))
+    mib = 1024.0 ** 2
+    print('N = M = %d, d = %d, k = 3, row_batch_size = 10000, col_batch_size = 50000, %d CPUs'
+          % (args.n, args.d, os.cpu_count()))
+    print('%-40s %8s %14s   %s' % ('implementation', 'time s', 'peak extra MiB', 'precision / recall'))
+    print('%-40s %8.3f %14.1f   %s / %s' % ('ours (precision_recall.py, TF2)', t_ours, mem_ours / mib,
+                                           r_ours['precision'], r_ours['recall']))
+    print('%-40s %8.3f %14.1f   %s / %s' % ('official 4-matrix loop (NumPy)', t_base, mem_base / mib,
+                                           r_base['precision'], r_base['recall']))
+    print('speed-up (official loop time / ours): %.2fx' % (t_base / t_ours))
+    print('memory ratio (ours / official loop): %.2f' % (mem_ours / max(mem_base, 1)))
+    print('N x M float32 matrix would be %.1f MiB' % (args.n * args.n * 4 / mib))
+    print('identical precision and recall: %s' % identical)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,11 @@
+"""Synthetic feature sets used by benchmarks and the demo (float32 outputs)."""
+import numpy as np
+
+
+def vgglike(basis_seed, seed, n, d=4096, latent_dim=32, latent_scale=1.0, noise=0.8, bias=-0.6, gain=2.0):
+    """Non-negative, correlated features [n, d] resembling VGG-16 fc2 (post-ReLU) activations, values ~0..10."""
+    basis = np.random.RandomState(basis_seed).randn(latent_dim, d) / np.sqrt(latent_dim)
+    rs = np.random.RandomState(seed)
+    z = rs.randn(n, latent_dim) * latent_scale
+    pre = 1.2 * (z @ basis) + noise * rs.randn(n, d) + bias
+    return (gain * np.maximum(pre, 0.0)).astype(np.float32)

@@ -1,0 +1,120 @@
+"""Squared Euclidean distances between feature batches, computed by TensorFlow.
+
+This is the one distance implementation of the project: the official P&R port
+(`precision_recall.py`), density/coverage and every other k-NN metric use it.
+
+Numerics follow the official code exactly:
+
+    D = max((|u|^2 - 2 u.v) + |v|^2, 0)        (squared distances, no sqrt)
+
+computed in float32 (the current official code) or float16 (the official code
+before 2021-10-25, where features, norms, the matmul and the result are all
+rounded to float16). TF32 matmuls are switched off so Ampere+ GPUs compute
+true float32 like the V100 the authors used.
+"""
+import numpy as np
+import tensorflow as tf
+
+tf.config.experimental.enable_tensor_float_32_execution(False)
+
+SUPPORTED_DTYPES = ('float32', 'float16')
+
+
+def batch_pairwise_distances(U, V):
+    """Squared distances between rows of U [n, d] and V [m, d] -> [n, m].
+
+    Same dtype as the inputs (float32 or float16), values >= 0.
+    Evaluation order is the official one: (|u|^2 - 2 U V^T) + |v|^2, then max(., 0).
+    """
+    U = tf.convert_to_tensor(U)
+    V = tf.convert_to_tensor(V)
+    return distances_from_norms(U, squared_norms(U), V, squared_norms(V))
+
+
+def squared_norms(X):
+    """Row-wise squared L2 norms of X [n, d] -> [n], in X's dtype."""
+    return tf.reduce_sum(tf.square(X), 1)
+
+
+def distances_from_norms(U, norm_u, V, norm_v):
+    """Squared distances [n, m] from U [n, d], V [m, d] and their precomputed squared norms [n], [m]."""
+    norm_u = tf.reshape(norm_u, [-1, 1])
+    norm_v = tf.reshape(norm_v, [1, -1])
+    return tf.maximum(norm_u - 2 * tf.matmul(U, V, False, True) + norm_v, 0.0)
+
+
+def compute_devices(num_gpus):
+    """Names of the `num_gpus` devices that share the columns of a distance block.
+
+    GPU i when TensorFlow sees at least `num_gpus` GPUs. Otherwise the work goes
+    round-robin over the GPUs it does see or, with none, over the logical CPU
+    devices -- like the official code with soft placement, the result is the same.
+    """
+    if int(num_gpus) < 1:
+        raise ValueError('num_gpus must be >= 1, got %r' % (num_gpus,))
+    devices = tf.config.list_logical_devices('GPU') or tf.config.list_logical_devices('CPU')
+    return [devices[i % len(devices)].name for i in range(int(num_gpus))]
+
+
+class DistanceBlock:
+    """Computes squared distances between two feature batches, columns split over devices.
+
+    Args:
+        num_features: int, feature width d.
+        num_gpus: int >= 1; the column batch V is split into `num_gpus` nearly
+            equal parts, one per device (see `compute_devices`). Unlike the
+            official code, the split need not be even.
+        dtype: 'float32' (current official) or 'float16' (official before 2021-10-25).
+    """
+
+    def __init__(self, num_features, num_gpus=1, dtype='float32'):
+        if dtype not in SUPPORTED_DTYPES:
+            raise ValueError('dtype must be one of %s, got %r' % (SUPPORTED_DTYPES, dtype))
+        self.num_features = int(num_features)
+        self.num_gpus = int(num_gpus)
+        self.dtype = dtype
+        self.tf_dtype = tf.as_dtype(dtype)
+        self.devices = compute_devices(self.num_gpus)
+
+    def distances(self, U, norm_u, V, norm_v):
+        """Tensor [n, m] of squared distances from operands in the block dtype; traceable.
+
+        U [n, d], V [m, d] and their squared norms [n], [m] come from `prepare`
+        (or `squared_norms`); the columns are split over `self.devices`.
+        """
+        if len(self.devices) == 1:
+            with tf.device(self.devices[0]):
+                return distances_from_norms(U, norm_u, V, norm_v)
+        m = tf.shape(V)[0]
+        num = len(self.devices)
+        parts = []
+        for i, device in enumerate(self.devices):
+            # Contiguous, nearly equal column parts; the first (m % num) parts get one more row.
+            begin = (m // num) * i + tf.minimum(i, m % num)
+            end = begin + m // num + tf.cast(i < m % num, tf.int32)
+            with tf.device(device):
+                parts.append(distances_from_norms(U, norm_u, V[begin:end], norm_v[begin:end]))
+        with tf.device(self.devices[0]):
+            return tf.concat(parts, axis=1)
+
+    def prepare(self, features, chunk_rows=4096):
+        """float32 features [n, d] -> (tensor [n, d] in the block dtype, squared norms [n]).
+
+        Converted in chunks so that no [n, d] temporary exists beside the result.
+        Inputs are rounded to the block dtype (as feeding the official float16
+        placeholders did).
+        """
+        xs, norms = [], []
+        for begin in range(0, max(len(features), 1), chunk_rows):
+            x = tf.cast(tf.convert_to_tensor(features[begin:begin + chunk_rows], tf.float32), self.tf_dtype)
+            xs.append(x)
+            norms.append(squared_norms(x))
+        if len(xs) == 1:
+            return xs[0], norms[0]
+        return tf.concat(xs, 0), tf.concat(norms, 0)
+
+    def pairwise_distances(self, U, V):
+        """Squared distances between U [n, d] and V [m, d] as a numpy array [n, m] in the block dtype."""
+        u, norm_u = self.prepare(np.asarray(U, dtype=np.float32))
+        v, norm_v = self.prepare(np.asarray(V, dtype=np.float32))
+        return self.distances(u, norm_u, v, norm_v).numpy()

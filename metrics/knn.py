@@ -1,0 +1,206 @@
+"""Blocked k-nearest-neighbour machinery shared by every manifold metric.
+
+Two passes, both on squared distances from `DistanceBlock`, never holding more
+than one tile x column-batch block:
+
+* `kth_nearest_radii(X)`: squared distance from each row of X to its k-th nearest
+  row (the row itself counts as neighbour 0, exactly as the official
+  `np.partition(..)[:, k]`). Each symmetric pair of tiles is computed once and
+  used for both its rows and (transposed) its columns.
+* `cross_evaluate(Q, R)`: one pass over the Q x R distances that answers, per
+  query row, "inside some reference sphere?", realism and nearest reference, and,
+  when query radii are given, the same for every reference row against the query
+  spheres (so precision and recall share one matrix).
+
+k-th smallest values are kept as running sorted top-(k+1) lists merged per block
+(`tf.math.top_k`), instead of partitioning full rows.
+"""
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+ROW_TILE = 1024  # rows per block; small enough that symmetric tiles save ~40% of the self-distance work
+
+
+def row_tile_size(row_batch_size):
+    """Rows per block: the user's row batch, capped at ROW_TILE (memory stays <= row x col batch)."""
+    return max(1, min(int(row_batch_size), ROW_TILE))
+
+
+def _smallest_sorted(x, count):
+    """The `count` smallest values of each row of x [n, m] (m >= count), ascending."""
+    return -tf.math.top_k(-x, k=count, sorted=True).values
+
+
+class _BlockKernels:
+    """tf.functions bound to one DistanceBlock (device placement and dtype)."""
+
+    def __init__(self, block):
+        self.block = block
+        self.self_block = tf.function(self._self_block, reduce_retracing=True)
+        self.cross_block = tf.function(self._cross_block, reduce_retracing=True)
+
+    def _distances_f32(self, U, V):
+        return tf.cast(self.block.distances(U[0], U[1], V[0], V[1]), tf.float32)
+
+    def _self_block(self, Xi, Xj, best_rows, best_cols, col_offset):
+        """Merge one self-distance block into the running top lists of its rows and, transposed, its columns.
+
+        Xi, Xj: (features, squared norms) of the block's rows and columns.
+        """
+        count = best_rows.shape[1]
+        D = self._distances_f32(Xi, Xj)
+        new_rows = _smallest_sorted(tf.concat([best_rows, D], axis=1), count)
+        D_cols = tf.transpose(D[:, col_offset:])
+        new_cols = _smallest_sorted(tf.concat([best_cols, D_cols], axis=1), count)
+        return new_rows, new_cols
+
+    def _cross_block(self, Q, R, ref_radii, query_radii, eps, realism, neighbors):
+        """Reductions of one query x reference block; query_radii None skips the reverse direction.
+
+        Q, R: (features, squared norms) of the block's query rows and reference columns.
+        """
+        D = self._distances_f32(Q, R)
+        out = {'query_in': tf.stack([tf.reduce_any(D <= ref_radii[None, :, k], axis=1)
+                                     for k in range(ref_radii.shape[1])], axis=1)}
+        if realism:
+            out['query_realism'] = tf.reduce_max(ref_radii[None, :, 0] / (D + eps), axis=1)
+        if neighbors:
+            out['query_nn'] = tf.argmin(D, axis=1, output_type=tf.int32)
+            out['query_nn_dist'] = tf.reduce_min(D, axis=1)
+        if query_radii is not None:
+            out['ref_in'] = tf.stack([tf.reduce_any(D <= query_radii[:, k, None], axis=0)
+                                      for k in range(query_radii.shape[1])], axis=1)
+            if realism:
+                out['ref_realism'] = tf.reduce_max(query_radii[:, 0, None] / (D + eps), axis=0)
+            if neighbors:
+                out['ref_nn'] = tf.argmin(D, axis=0, output_type=tf.int32)
+                out['ref_nn_dist'] = tf.reduce_min(D, axis=0)
+        return out
+
+
+def _kernels(block):
+    kernels = getattr(block, '_knn_kernels', None)
+    if kernels is None:
+        kernels = block._knn_kernels = _BlockKernels(block)
+    return kernels
+
+
+class PreparedFeatures:
+    """Features converted once to the block dtype, with squared norms, for repeated blocking.
+
+    Holds one copy of the features [n, d] in the block dtype (float16 halves it).
+    """
+
+    def __init__(self, block, features):
+        self.x, self.norms = block.prepare(features)
+        self.n = int(features.shape[0])
+
+    def rows(self, begin, end):
+        """(features, squared norms) of rows begin..end-1."""
+        return self.x[begin:end], self.norms[begin:end]
+
+
+def _prepared(block, features):
+    return features if isinstance(features, PreparedFeatures) else PreparedFeatures(block, features)
+
+
+def kth_nearest_radii(block, features, nhood_sizes, row_batch_size, col_batch_size, progress=False,
+                      desc='k-NN radii'):
+    """Squared k-NN radius of every row of `features` for each k in `nhood_sizes`.
+
+    Args:
+        block: DistanceBlock.
+        features: float32 array [n, d], or PreparedFeatures made with `block`.
+        nhood_sizes: list of ints, each 1 <= k < n.
+    Returns:
+        np.ndarray [n, len(nhood_sizes)], float32 (float16 when the block is
+        float16, like the pre-2021 official radii): column j holds the squared
+        distance to the nhood_sizes[j]-th nearest other row (self is neighbour 0).
+    """
+    features = _prepared(block, features)
+    n = features.n
+    count = max(nhood_sizes) + 1
+    tile = row_tile_size(row_batch_size)
+    col_batch_size = max(int(col_batch_size), 1)
+    best = np.full([n, count], np.inf, dtype=np.float32)
+    kernels = _kernels(block)
+    steps = [(i0, j0) for i0 in range(0, n, tile) for j0 in range(i0, n, col_batch_size)]
+    for i0, j0 in tqdm(steps, desc=desc, disable=not progress, leave=False):
+        i1 = min(i0 + tile, n)
+        j1 = min(j0 + col_batch_size, n)
+        col_offset = max(i1 - j0, 0)  # columns before this belong to the diagonal tile (already rows)
+        rows, cols = kernels.self_block(features.rows(i0, i1), features.rows(j0, j1), best[i0:i1],
+                                        best[j0 + col_offset:j1],
+                                        tf.constant(col_offset, tf.int32))
+        best[i0:i1] = rows.numpy()
+        best[j0 + col_offset:j1] = cols.numpy()
+    radii = best[:, list(nhood_sizes)]
+    return radii.astype(np.float16) if block.dtype == 'float16' else radii
+
+
+def cross_evaluate(block, query, ref, ref_radii, query_radii=None, eps=1e-5, realism=False,
+                   neighbors=False, row_batch_size=10000, col_batch_size=50000, progress=False,
+                   desc='manifold membership'):
+    """Test query rows against reference spheres (and, optionally, reference rows against query spheres).
+
+    Args:
+        block: DistanceBlock.
+        query, ref: float32 arrays [m, d], [n, d], or PreparedFeatures made with `block`.
+        ref_radii: [n, K] squared radii of the reference rows (float16 or float32).
+        query_radii: None, or [m, K] squared radii of the query rows for the reverse test.
+        eps: added to the squared distance in the realism ratio (official 1e-5).
+        realism, neighbors: also compute realism scores / nearest-neighbour indices.
+    Returns:
+        dict with 'query_in' bool [m, K] (some ref j has d(q, r_j) <= ref_radii[j, k]),
+        'query_realism' float32 [m] = max_j ref_radii[j, 0] / (d + eps), 'query_nn' int32 [m]
+        (first index of the minimum); and 'ref_in' [n, K], 'ref_realism' [n], 'ref_nn' [n]
+        for the reverse direction when query_radii is given. Realism/nn keys only when asked.
+    """
+    query, ref = _prepared(block, query), _prepared(block, ref)
+    m, n = query.n, ref.n
+    ref_radii = np.asarray(ref_radii, dtype=np.float32)
+    reverse = query_radii is not None
+    if reverse:
+        query_radii = np.asarray(query_radii, dtype=np.float32)
+    num_k = ref_radii.shape[1]
+    tile = row_tile_size(row_batch_size)
+    col_batch_size = max(int(col_batch_size), 1)
+    kernels = _kernels(block)
+    eps_t = tf.constant(eps, tf.float32)
+
+    acc = {'query_in': np.zeros([m, num_k], bool)}
+    sides = [('query', m)] + ([('ref', n)] if reverse else [])
+    for side, size in sides:
+        if reverse and side == 'ref':
+            acc['ref_in'] = np.zeros([n, query_radii.shape[1]], bool)
+        if realism:
+            acc[side + '_realism'] = np.full([size], -np.inf, np.float32)
+        if neighbors:
+            acc[side + '_nn'] = np.zeros([size], np.int32)
+            acc[side + '_nn_dist'] = np.full([size], np.inf, np.float32)
+
+    steps = [(i0, j0) for i0 in range(0, m, tile) for j0 in range(0, n, col_batch_size)]
+    for i0, j0 in tqdm(steps, desc=desc, disable=not progress, leave=False):
+        i1 = min(i0 + tile, m)
+        j1 = min(j0 + col_batch_size, n)
+        out = kernels.cross_block(query.rows(i0, i1), ref.rows(j0, j1), ref_radii[j0:j1],
+                                  query_radii[i0:i1] if reverse else None, eps_t, realism, neighbors)
+        out = {key: value.numpy() for key, value in out.items()}
+        _accumulate(acc, 'query', slice(i0, i1), out, j0, realism, neighbors)
+        if reverse:
+            _accumulate(acc, 'ref', slice(j0, j1), out, i0, realism, neighbors)
+    for side, _ in sides:
+        acc.pop(side + '_nn_dist', None)
+    return acc
+
+
+def _accumulate(acc, side, rows, out, index_offset, realism, neighbors):
+    """Fold one block's reductions for `side` rows into the running results (first index wins ties)."""
+    acc[side + '_in'][rows] |= out[side + '_in']
+    if realism:
+        np.maximum(acc[side + '_realism'][rows], out[side + '_realism'], out=acc[side + '_realism'][rows])
+    if neighbors:
+        better = out[side + '_nn_dist'] < acc[side + '_nn_dist'][rows]
+        acc[side + '_nn_dist'][rows] = np.where(better, out[side + '_nn_dist'], acc[side + '_nn_dist'][rows])
+        acc[side + '_nn'][rows] = np.where(better, out[side + '_nn'] + index_offset, acc[side + '_nn'][rows])

@@ -1,0 +1,1 @@
+"""Network definitions (StyleGAN generator, VGG16 feature network) rebuilt in TF2."""
