@@ -15,7 +15,9 @@ true float32 like the V100 the authors used.
 import numpy as np
 import tensorflow as tf
 
-tf.config.experimental.enable_tensor_float_32_execution(False)
+from dnnlib.tflib.tfutil import compute_devices, disable_tf32
+
+disable_tf32()
 
 SUPPORTED_DTYPES = ('float32', 'float16')
 
@@ -41,19 +43,6 @@ def distances_from_norms(U, norm_u, V, norm_v):
     norm_u = tf.reshape(norm_u, [-1, 1])
     norm_v = tf.reshape(norm_v, [1, -1])
     return tf.maximum(norm_u - 2 * tf.matmul(U, V, False, True) + norm_v, 0.0)
-
-
-def compute_devices(num_gpus):
-    """Names of the `num_gpus` devices that share the columns of a distance block.
-
-    GPU i when TensorFlow sees at least `num_gpus` GPUs. Otherwise the work goes
-    round-robin over the GPUs it does see or, with none, over the logical CPU
-    devices -- like the official code with soft placement, the result is the same.
-    """
-    if int(num_gpus) < 1:
-        raise ValueError('num_gpus must be >= 1, got %r' % (num_gpus,))
-    devices = tf.config.list_logical_devices('GPU') or tf.config.list_logical_devices('CPU')
-    return [devices[i % len(devices)].name for i in range(int(num_gpus))]
 
 
 class DistanceBlock:

@@ -156,7 +156,7 @@ def test_num_gpus_splits_columns_over_logical_devices_even_when_uneven():
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 3)
         sys.path.insert(0, %r)
         import precision_recall as pr
-        from metrics.distance_block import compute_devices
+        from dnnlib.tflib.tfutil import compute_devices
         assert [d.split('device:')[-1] for d in compute_devices(4)] == ['CPU:0', 'CPU:1', 'CPU:2', 'CPU:0']
         rs = np.random.RandomState(0)
         ref = rs.randn(525, 32).astype(np.float32); evl = rs.randn(499, 32).astype(np.float32)

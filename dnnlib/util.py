@@ -1,0 +1,198 @@
+"""Download-and-cache helper (`open_url`) and EasyDict, as the official dnnlib offers them.
+
+`open_url(url, cache_dir)` returns a binary file object. Downloads stream to a
+temporary file in the cache folder and are renamed into place only when
+complete and verified (size from Content-Length, optional size/sha256), so an
+interrupted download never leaves a file that a later run would trust.
+Google Drive's "can't scan for viruses" confirmation page is followed; its
+quota page is a clear error.
+"""
+import glob
+import hashlib
+import html
+import io
+import os
+import re
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+import requests
+from tqdm.auto import tqdm
+
+
+class EasyDict(dict):
+    """dict whose items can also be read and written as attributes."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name)
+
+    def __setattr__(self, name, value):
+        self[name] = value
+
+    def __delattr__(self, name):
+        del self[name]
+
+
+class DownloadError(IOError):
+    """A URL could not be downloaded completely and correctly."""
+
+
+def is_url(obj):
+    """True for http(s)/file URL strings."""
+    if not isinstance(obj, str) or '://' not in obj:
+        return False
+    parsed = urllib.parse.urlparse(obj)
+    if parsed.scheme == 'file':
+        return True
+    return parsed.scheme in ('http', 'https') and bool(parsed.netloc)
+
+
+def url_cache_key(url):
+    """md5 hex digest of the URL: the prefix of its cached file name (as the official dnnlib)."""
+    return hashlib.md5(url.encode('utf-8')).hexdigest()
+
+
+def cached_path(url, cache_dir):
+    """Path of the complete cached copy of `url` in cache_dir, or None."""
+    if cache_dir is None:
+        return None
+    matches = [p for p in glob.glob(os.path.join(glob.escape(cache_dir), url_cache_key(url) + '_*'))
+               if os.path.isfile(p)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def sha256_of_file(path, chunk=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_url(url, cache_dir=None, num_attempts=10, verbose=True, expected_sha256=None, expected_size=None,
+             timeout=60):
+    """Open `url` (http/https/file URL or a local path) as a binary file object.
+
+    Args:
+        cache_dir: folder for cached downloads; the file is `<md5(url)>_<name>`.
+            None keeps the data in memory only.
+        num_attempts: tries before giving up (connection drops, incomplete bodies).
+        expected_sha256, expected_size: verified before the file is accepted.
+    Raises:
+        DownloadError when every attempt failed or the data does not verify.
+    """
+    if not is_url(url):
+        if not os.path.isfile(url):
+            raise FileNotFoundError('no such file: %s' % url)
+        _verify_file(url, expected_sha256, expected_size)
+        return open(url, 'rb')
+    if url.startswith('file://'):
+        path = urllib.request.url2pathname(urllib.parse.urlparse(url).path)
+        return open_url(path, expected_sha256=expected_sha256, expected_size=expected_size)
+
+    cached = cached_path(url, cache_dir)
+    if cached is not None:
+        _verify_file(cached, expected_sha256, expected_size)
+        return open(cached, 'rb')
+
+    folder = cache_dir if cache_dir is not None else tempfile.gettempdir()
+    os.makedirs(folder, exist_ok=True)
+    path, name = _download(url, folder, num_attempts, verbose, expected_sha256, expected_size, timeout)
+    if cache_dir is None:
+        with open(path, 'rb') as f:
+            data = f.read()
+        os.remove(path)
+        return io.BytesIO(data)
+    safe_name = re.sub(r'[^0-9a-zA-Z._-]', '_', name)[:100] or 'download'
+    final = os.path.join(cache_dir, url_cache_key(url) + '_' + safe_name)
+    os.replace(path, final)  # atomic: readers see no file or the whole file
+    return open(final, 'rb')
+
+
+def _verify_file(path, expected_sha256, expected_size):
+    if expected_size is not None and os.path.getsize(path) != expected_size:
+        raise DownloadError('%s: size %d, expected %d' % (path, os.path.getsize(path), expected_size))
+    if expected_sha256 is not None and sha256_of_file(path) != expected_sha256.lower():
+        raise DownloadError('%s: sha256 does not match %s' % (path, expected_sha256))
+
+
+def _download(url, folder, num_attempts, verbose, expected_sha256, expected_size, timeout):
+    """Stream `url` into a verified temporary file in `folder`; returns (temp path, file name).
+
+    A temporary file that is not returned (failed attempt, bad checksum,
+    KeyboardInterrupt) is always removed.
+    """
+    last_error = None
+    with requests.Session() as session:
+        for attempt in range(max(int(num_attempts), 1)):
+            fd, tmp = tempfile.mkstemp(prefix='tmp_', dir=folder)
+            complete = False
+            try:
+                with os.fdopen(fd, 'wb') as f:
+                    url, name = _stream_once(session, url, f, verbose, timeout)
+                _verify_file(tmp, expected_sha256, expected_size)
+                complete = True
+                return tmp, name
+            except _FollowLink as follow:
+                url = follow.url
+                last_error = follow
+            except (requests.RequestException, DownloadError, OSError) as e:
+                last_error = e
+                if verbose:
+                    print('Download attempt %d/%d of %s failed: %s' % (attempt + 1, num_attempts, url, e))
+                time.sleep(min(0.2 * (attempt + 1), 2.0))
+            finally:
+                if not complete and os.path.exists(tmp):
+                    os.remove(tmp)
+    raise DownloadError('could not download %s after %d attempts: %s' % (url, num_attempts, last_error))
+
+
+class _FollowLink(Exception):
+    def __init__(self, url):
+        super().__init__('following Google Drive confirmation to %s' % url)
+        self.url = url
+
+
+def _stream_once(session, url, f, verbose, timeout):
+    """Write the body of one GET into f; returns (url, file name) or raises."""
+    with session.get(url, stream=True, timeout=timeout) as res:
+        res.raise_for_status()
+        content_type = res.headers.get('Content-Type', '')
+        if 'text/html' in content_type:
+            _handle_drive_page(url, res.text)  # raises _FollowLink or DownloadError
+        total = int(res.headers.get('Content-Length', 0)) or None
+        received = 0
+        with tqdm(total=total, unit='B', unit_scale=True, desc=os.path.basename(urllib.parse.urlparse(url).path)[:30],
+                  disable=not verbose, leave=False) as bar:
+            for chunk in res.iter_content(chunk_size=1 << 20):
+                f.write(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
+        if received == 0:
+            raise DownloadError('no data received')
+        if total is not None and received != total:
+            raise DownloadError('connection closed after %d of %d bytes' % (received, total))
+        f.flush()
+        os.fsync(f.fileno())
+        match = re.search(r'filename="([^"]*)"', res.headers.get('Content-Disposition', ''))
+        name = match.group(1) if match else os.path.basename(urllib.parse.urlparse(url).path)
+    return url, name
+
+
+def _handle_drive_page(url, text):
+    """An HTML answer instead of the file: follow Drive's virus-scan confirmation or fail clearly."""
+    if 'quota exceeded' in text.lower():
+        raise DownloadError('Google Drive quota exceeded for %s; try again later or download by hand' % url)
+    form = re.search(r'<form[^>]*id="download-form"[^>]*action="([^"]+)"[^>]*>(.*?)</form>', text, re.S)
+    if form:
+        fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form.group(2)))
+        raise _FollowLink(html.unescape(form.group(1)) + '?' + urllib.parse.urlencode(fields))
+    links = [html.unescape(link) for link in re.findall(r'href="([^"]*export=download[^"]*)"', text)]
+    if links:
+        raise _FollowLink(urllib.parse.urljoin(url, links[0]))
+    raise DownloadError('%s answered with an HTML page, not the file' % url)
