@@ -18,6 +18,9 @@ warns loudly):
 
 Variable names of the rebuild: conv{b}_{i}/weight [3, 3, in, out] (HWIO) and
 /bias, fc1..fc3/weight [in, out] and /bias.
+
+Static kwarg `width_divisor` (default 1 = VGG-16) is this project's extension for
+tests: every width is divided by it, giving a tiny network in the same format.
 """
 import numpy as np
 import tensorflow as tf
@@ -48,26 +51,30 @@ def resize_bilinear_tf1(images_nhwc, size):
 
 
 class VGG16Features(BuiltNetwork):
-    """images [N, 3, H, W] float32 0..255 -> fc2 features [N, 4096] float32 (>= 0)."""
+    """images [N, 3, H, W] float32 0..255 -> fc2 features [N, 4096 / width_divisor] float32 (>= 0)."""
 
     def __init__(self, name, static_kwargs):
         super().__init__(name)
-        take_kwargs(name, static_kwargs, {})
+        div = take_kwargs(name, static_kwargs, {'width_divisor': 1})['width_divisor']
+        if isinstance(div, bool) or int(div) != div or div < 1 or 64 % div:
+            raise ValueError('%s: width_divisor must be a divisor of 64, got %r' % (name, div))
         self.convs = []
         channels = 3
         for block, widths in enumerate(CONV_CHANNELS, start=1):
             block_vars = []
             for i, width in enumerate(widths, start=1):
+                width //= div
                 scope = 'conv%d_%d' % (block, i)
                 block_vars.append((self.add_var(scope + '/weight', [3, 3, channels, width]),
                                    self.add_var(scope + '/bias', [width])))
                 channels = width
             self.convs.append(block_vars)
+        self.fc_sizes = [(fan_in // div, fan_out // div) for fan_in, fan_out in FC_SIZES]
         self.fcs = [(self.add_var('fc%d/weight' % (i + 1), list(shape)), self.add_var('fc%d/bias' % (i + 1),
                                                                                       [shape[1]]))
-                    for i, shape in enumerate(FC_SIZES)]
+                    for i, shape in enumerate(self.fc_sizes)]
         self.input_names, self.input_shapes = ['images_in'], [[None, 3, None, None]]
-        self.output_names, self.output_shapes = ['features_out'], [[None, 4096]]
+        self.output_names, self.output_shapes = ['features_out'], [[None, self.fc_sizes[1][1]]]
 
     def __call__(self, images_in, **_dynamic):
         x = tf.transpose(tf.cast(images_in, tf.float32), [0, 2, 3, 1])
@@ -77,7 +84,7 @@ class VGG16Features(BuiltNetwork):
             for weight, bias in block_vars:
                 x = tf.nn.relu(tf.nn.conv2d(x, weight, strides=1, padding='SAME') + bias)
             x = tf.nn.max_pool2d(x, ksize=2, strides=2, padding='VALID')
-        x = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [-1, FC_SIZES[0][0]])
+        x = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [-1, self.fc_sizes[0][0]])
         for weight, bias in self.fcs[:2]:
             x = tf.nn.relu(tf.matmul(x, weight) + bias)
         return x

@@ -1,0 +1,113 @@
+"""Restricted unpickling of dnnlib network pickles and the TF2 rebuild's checks."""
+import io
+import os
+import pickle
+import pickletools
+import warnings
+
+import numpy as np
+import pytest
+
+import dnnlib.tflib as tflib
+from conftest import shared_path
+from network_factory import network_from_state, vgg_state, write_vgg_pickle
+
+
+def tiny32_bytes():
+    with open(shared_path('fixtures', 'stylegan_official', 'tiny32', 'network.pkl'), 'rb') as f:
+        return f.read()
+
+
+def test_official_pickle_globals_are_the_allowed_ones():
+    data = tiny32_bytes()
+    names = {arg for op, arg, _ in pickletools.genops(data) if op.name == 'SHORT_BINUNICODE' and isinstance(arg, str)}
+    assert {'dnnlib.tflib.network', 'Network', 'numpy.core.multiarray', '_reconstruct'} <= names
+    G, D, Gs = tflib.load_network_pkl(io.BytesIO(data))
+    assert Gs.version == 3 and Gs.build_func_name == 'G_style'
+    assert list(Gs.components) == ['synthesis', 'mapping']
+    assert isinstance(Gs.get_var('lod'), np.ndarray) and Gs.get_var('lod').shape == ()
+    assert D.build_func_name == 'D_basic'
+    with pytest.raises(NotImplementedError, match='discriminator'):
+        D.module
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, ('echo pwned',))
+
+
+def test_foreign_global_is_refused_with_its_name():
+    data = pickle.dumps((1, Exploit()), protocol=4)
+    with pytest.raises(tflib.NetworkPickleError, match=r'(posix|os)\.system'):
+        tflib.load_network_pkl(io.BytesIO(data))
+
+
+def test_build_module_src_is_never_executed(tmp_path):
+    marker = tmp_path / 'executed'
+    state = vgg_state(width_divisor=64)
+    state['build_module_src'] = 'open(%r, "w").write("x")\n' % str(marker) + state['build_module_src']
+    net = network_from_state(state)
+    data = pickle.dumps(net, protocol=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        loaded = tflib.load_network_pkl(io.BytesIO(data))
+        loaded.run(np.zeros([1, 3, 8, 8], np.uint8))
+    assert not marker.exists()
+
+
+def test_unknown_build_function_is_a_clear_error():
+    state = vgg_state(width_divisor=64)
+    state['build_func_name'] = 'my_secret_net'
+    with pytest.raises(tflib.NetworkPickleError, match="unknown build function 'my_secret_net'"):
+        network_from_state(state)
+
+
+@pytest.mark.parametrize('change,message', [
+    (lambda v: v[:-1], r'1 missing \[\'fc3/bias\'\]'),
+    (lambda v: v + [('extra/weight', np.zeros(3, np.float32))], r"1 unexpected \['extra/weight'\]"),
+    (lambda v: [(n, x if n != 'fc1/bias' else np.zeros(5, np.float32)) for n, x in v], 'fc1/bias has shape'),
+    (lambda v: [(n, x if n != 'fc2/bias' else x * np.nan) for n, x in v], 'NaN'),
+])
+def test_variable_mismatches_are_clear_errors(change, message):
+    state = vgg_state(width_divisor=64)
+    state['variables'] = change(state['variables'])
+    net = network_from_state(state)
+    with pytest.raises(tflib.NetworkPickleError, match=message):
+        net.module
+
+
+@pytest.mark.parametrize('cut', [10, 1000, -100])
+def test_truncated_pickle_is_a_clear_error(cut):
+    data = tiny32_bytes()
+    with pytest.raises(tflib.NetworkPickleError, match='not a readable network pickle'):
+        tflib.load_network_pkl(io.BytesIO(data[:cut]))
+
+
+def test_non_network_pickle_is_refused():
+    with pytest.raises(tflib.NetworkPickleError, match='not networks'):
+        tflib.load_network_pkl(io.BytesIO(pickle.dumps({'a': np.zeros(3)})))
+    with pytest.raises(tflib.NetworkPickleError, match='not a readable'):
+        tflib.load_network_pkl(io.BytesIO(b'this is not a pickle'))
+
+
+def test_unsupported_version_is_refused():
+    state = vgg_state(width_divisor=64)
+    state['version'] = 7
+    with pytest.raises(tflib.NetworkPickleError, match='version 7'):
+        network_from_state(state)
+
+
+def test_lod_other_than_zero_is_refused():
+    data = tiny32_bytes()
+    G, D, Gs = tflib.load_network_pkl(io.BytesIO(data))
+    Gs.components.synthesis._stored['lod'] = np.float32(1.0)
+    with pytest.raises(NotImplementedError, match='lod=1'):
+        Gs.run(np.zeros([1, 32]), None)
+
+
+def test_pickle_round_trip_keeps_values(tmp_path):
+    path = write_vgg_pickle(str(tmp_path / 'vgg16.pkl'), width_divisor=32, seed=3)
+    _, _, net = tflib.load_network_pkl(path)
+    again = tflib.load_network_pkl(io.BytesIO(pickle.dumps(net, protocol=4)))
+    for name, _ in net.stored_variables():
+        np.testing.assert_array_equal(again.get_var(name), net.get_var(name))
