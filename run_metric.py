@@ -1,46 +1,230 @@
-"""Improved precision and recall metric: experiments of Kynkaanniemi et al. (2019) in TensorFlow 2.
+"""Improved precision and recall metric (Kynkaanniemi et al. 2019): the paper's experiments in TensorFlow 2.
 
-    python run_metric.py                                      # embedded demo, no downloads
-    python run_metric.py --data_dir <ffhq tfrecords> --truncation_sweep [--realism_score]
+Official experiments (flags and defaults of the official run_metric.py):
+    python run_metric.py --data_dir <ffhq tfrecords dir> --truncation_sweep [--realism_score]
 
-With no arguments it runs a self-contained feature-space truncation sweep and
-writes `stylegan_truncation.txt` in the official format.
+Your own data:
+    python run_metric.py --real_dir reals/ --fake_dir fakes/ [--realism_score]
+    python run_metric.py --real_features real.npz --fake_features fake.npz
+    python run_metric.py --real_dir reals/ --network my_stylegan.pkl --truncation_sweep
+
+With no arguments: a self-contained feature-space truncation sweep (no downloads).
+Outputs go to --save_path: stylegan_truncation.txt (official format), results.json,
+truncation_sweep.png, stylegan_realism/truncation1.00/*.png and realism_grid.png.
 """
 import argparse
 import os
 import sys
+import time
+
+import numpy as np
+
+BASE_PATH = os.path.dirname(os.path.abspath(__file__))
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('-d', '--data_dir', type=str, default=None,
-                        help='Absolute path to the FFHQ TFRecords directory (official flag).')
-    parser.add_argument('-t', '--truncation_sweep', action='store_true',
-                        help='StyleGAN truncation sweep psi in 1.0, 0.7, 0.3 (paper Fig. 4).')
-    parser.add_argument('-r', '--realism_score', action='store_true',
-                        help='Realism score of 1000 StyleGAN images (paper Fig. 11).')
-    parser.add_argument('--save_path', type=str, default='results',
-                        help='Folder for the output files (default: ./results).')
-    parser.add_argument('--demo', action='store_true',
-                        help='Run the embedded feature-space demo (the default when no data is given).')
-    return parser.parse_args(argv)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_argument_group('official flags')
+    g.add_argument('-d', '--data_dir', help='FFHQ TFRecords directory (dataset_tool format; the highest-resolution '
+                                            'file is read as one unshuffled, repeating stream)')
+    g.add_argument('-t', '--truncation_sweep', action='store_true', help='StyleGAN truncation sweep (paper Fig. 4)')
+    g.add_argument('-r', '--realism_score', action='store_true', help='realism score experiment (paper Fig. 11)')
+    g = p.add_argument_group('inputs beyond the official script')
+    g.add_argument('--real_dir', help='folder of real PNG/JPEG images (instead of --data_dir)')
+    g.add_argument('--real_features', help='.npz/.npy of real features [N, d] (instead of images)')
+    g.add_argument('--fake_dir', help='folder of generated PNG/JPEG images: evaluate them instead of a generator')
+    g.add_argument('--fake_features', help='.npz/.npy of generated features [M, d]')
+    g.add_argument('--network', default=None, help='StyleGAN pickle path or URL (default: the official FFHQ-1024)')
+    g.add_argument('--feature_network', default=None, help='VGG16 pickle path or URL (default: the official vgg16.pkl)')
+    g = p.add_argument_group('settings (official defaults)')
+    g.add_argument('--num_images', type=int, default=None,
+                   help='real and generated images per evaluation (default 50000; with --fake_dir/--fake_features: '
+                        'all real images)')
+    g.add_argument('--minibatch_size', type=int, default=8, help='images per network call (default 8)')
+    g.add_argument('--num_gpus', type=int, default=1, help='devices to split work over (default 1)')
+    g.add_argument('--random_seed', type=int, default=1234, help='latent seed of the sweep (default 1234)')
+    g.add_argument('--realism_seed', type=int, default=123456, help='latent seed of the realism run (default 123456)')
+    g.add_argument('--truncations', type=float, nargs='+', default=[1.0, 0.7, 0.3], help='psi values')
+    g.add_argument('--num_gen_images', type=int, default=1000, help='generated images scored for realism')
+    g.add_argument('--show_n_images', type=int, default=64, help='highest/lowest realism images saved')
+    g.add_argument('--nhood_sizes', type=int, nargs='+', default=[3], help='k values (default 3)')
+    g.add_argument('--dtype', choices=['float32', 'float16'], default='float32',
+                   help='distance precision: float32 (current official) or float16 (official before 2021-10)')
+    g = p.add_argument_group('output')
+    g.add_argument('--save_path', default='results', help='output folder (default ./results)')
+    g.add_argument('--cache_dir', default=os.path.join(BASE_PATH, '_cache'),
+                   help='downloads and real-feature cache (default: _cache beside this script)')
+    g.add_argument('--no_feature_cache', action='store_true', help='do not read or write cached real features')
+    g.add_argument('--save_features', action='store_true', help='also save the features used, under features/')
+    g.add_argument('--quiet', action='store_true', help='no progress bars')
+    g.add_argument('--demo', action='store_true', help='run the embedded feature-space demo')
+    return p.parse_args(argv)
+
+
+def check_args(args):
+    for name in ('minibatch_size', 'num_gpus', 'num_gen_images', 'show_n_images'):
+        if getattr(args, name) < 1:
+            raise ValueError('--%s must be >= 1' % name)
+    if args.num_images is not None and args.num_images < 1:
+        raise ValueError('--num_images must be >= 1')
+    reals = [x for x in (args.data_dir, args.real_dir, args.real_features) if x]
+    if len(reals) > 1:
+        raise ValueError('give only one of --data_dir, --real_dir, --real_features')
+    if args.fake_dir and args.fake_features:
+        raise ValueError('give only one of --fake_dir, --fake_features')
+    if not reals:
+        raise ValueError('no real data: give --data_dir, --real_dir or --real_features (or no arguments for the demo)')
+    if not (args.fake_dir or args.fake_features) and not (args.truncation_sweep or args.realism_score):
+        raise ValueError('nothing to do: add --truncation_sweep and/or --realism_score, or give --fake_dir / '
+                         '--fake_features to evaluate a set of generated images')
+    if args.show_n_images > args.num_gen_images:
+        raise ValueError('--show_n_images cannot exceed --num_gen_images')
+
+
+def make_config(args):
+    from dnnlib import EasyDict
+    return EasyDict(num_images=args.num_images or 50000, minibatch_size=args.minibatch_size, num_gpus=args.num_gpus,
+                    random_seed=args.random_seed, realism_seed=args.realism_seed, truncations=args.truncations,
+                    truncation=1.0, num_gen_images=args.num_gen_images, show_n_images=args.show_n_images,
+                    nhood_sizes=args.nhood_sizes, dtype=args.dtype, save_path=args.save_path,
+                    progress=not args.quiet)
+
+
+def open_images(path, kind):
+    from datasets.image_folder import ImageFolder
+    from datasets.tfrecords import TFRecordImages
+    return TFRecordImages(path) if kind == 'tfrecords' else ImageFolder(path)
+
+
+def real_features_source(args, feature_net_loader):
+    from experiments.real_features import CachedImageFeatures, FeatureArray
+    from datasets.feature_files import load_features
+    if args.real_features:
+        return FeatureArray(load_features(args.real_features), 'features:' + os.path.abspath(args.real_features))
+    source = open_images(args.data_dir, 'tfrecords') if args.data_dir else open_images(args.real_dir, 'folder')
+    cache = None if args.no_feature_cache else os.path.join(args.cache_dir, 'features')
+    return CachedImageFeatures(source, feature_net_loader(), args.minibatch_size, args.num_gpus, cache,
+                               progress=not args.quiet)
+
+
+def run_experiments(args):
+    import utils
+    from experiments.real_features import RealStream
+    from experiments import reporting
+
+    cfg = make_config(args)
+    results = {'config': {k: v for k, v in cfg.items()}, 'started': time.strftime('%Y-%m-%d %H:%M:%S')}
+    loaded = {}
+
+    def feature_net():
+        if 'vgg' not in loaded:
+            loaded['vgg'] = utils.initialize_feature_extractor(args.feature_network or utils.VGG16_URL, args.cache_dir)
+            print('Feature network: %s, %d features' % (loaded['vgg'].name, loaded['vgg'].output_shape[1]))
+        return loaded['vgg']
+
+    utils.init_tf(args.random_seed)
+    reals = real_features_source(args, feature_net)
+    features_dir = os.path.join(args.save_path, 'features')
+
+    if args.fake_dir or args.fake_features:
+        results['evaluation'] = evaluate_fake_set(args, cfg, reals, feature_net)
+    else:
+        Gs = utils.initialize_stylegan(args.network or utils.STYLEGAN_FFHQ_URL, args.cache_dir)
+        print('Generator: %s, latents %s, images %s' % (Gs.name, Gs.input_shape, Gs.output_shape))
+        stream = RealStream(reals)  # one reader shared by both experiments, realism first (official order)
+        if args.realism_score:
+            from experiments.stylegan_realism import run_stylegan_realism
+            results['realism'] = run_stylegan_realism(cfg, stream, Gs, feature_net())
+        if args.truncation_sweep:
+            from experiments.stylegan_truncation import run_truncation_sweep
+
+            def keep(psi, ref, evl):
+                from datasets.feature_files import save_features
+                save_features(os.path.join(features_dir, 'truncation_%0.2f.npz' % psi), evl, ref_features=ref)
+            rows, details = run_truncation_sweep(cfg, stream, Gs, feature_net(),
+                                                 save_features=keep if args.save_features else None)
+            utils.save_truncation_txt(os.path.join(args.save_path, 'stylegan_truncation.txt'), rows)
+            reporting.save_truncation_plot(os.path.join(args.save_path, 'truncation_sweep.png'), rows)
+            results['truncation_sweep'] = details
+            print(reporting.summary_table(rows))
+    results['finished'] = time.strftime('%Y-%m-%d %H:%M:%S')
+    peak = peak_gpu_memory_gb()
+    if peak is not None:
+        print('Peak GPU memory usage: %g GB' % peak)
+        results['peak_gpu_memory_gb'] = peak
+    utils.save_json(os.path.join(args.save_path, 'results.json'), results)
+    print('Results in %s' % os.path.abspath(args.save_path))
+    return results
+
+
+def evaluate_fake_set(args, cfg, reals, feature_net):
+    """P&R (and realism) of a given set of generated images or features against the reals."""
+    import precision_recall
+    from datasets.feature_files import load_features, save_features
+    from experiments import stylegan_realism
+    from experiments.real_features import CachedImageFeatures
+    num_real = args.num_images or reals.num_images
+    ref = reals.window(0, num_real)
+    if args.fake_features:
+        fakes, evl = None, load_features(args.fake_features)
+    else:
+        fakes = open_images(args.fake_dir, 'folder')
+        cache = None if args.no_feature_cache else os.path.join(args.cache_dir, 'features')
+        store = CachedImageFeatures(fakes, feature_net(), args.minibatch_size, args.num_gpus, cache, not args.quiet)
+        evl = store.window(0, fakes.num_images)
+    if args.num_images:
+        evl = evl[:args.num_images]
+    state = precision_recall.knn_precision_recall_features(ref, evl, nhood_sizes=cfg.nhood_sizes,
+                                                           num_gpus=cfg.num_gpus, dtype=cfg.dtype,
+                                                           progress=cfg.progress)
+    out = {'num_real': len(ref), 'num_fake': len(evl), 'nhood_sizes': list(cfg.nhood_sizes),
+           'precision': state['precision'].tolist(), 'recall': state['recall'].tolist()}
+    for k, p, r in zip(cfg.nhood_sizes, state['precision'], state['recall']):
+        print('k=%d  Precision: %0.3f  Recall: %0.3f' % (k, p, r))
+    if args.save_features:
+        save_features(os.path.join(args.save_path, 'features', 'evaluation.npz'), evl, ref_features=ref)
+    if args.realism_score:
+        scores = stylegan_realism.realism_scores(ref, evl, cfg.num_gpus, cfg.dtype, cfg.progress)
+        count = min(cfg.show_n_images, len(scores))
+        highest, lowest = stylegan_realism.extremes(scores, count)
+        out['realism'] = {'scores_highest': scores[highest].tolist(), 'scores_lowest': scores[lowest].tolist(),
+                          'score_mean': float(scores.mean())}
+        np.save(os.path.join(args.save_path, 'realism_scores.npy'), scores)
+        if fakes is not None:
+            result_dir = os.path.join(args.save_path, 'realism')
+            out['realism']['grid'] = stylegan_realism.save_extremes(result_dir, scores, highest, lowest, fakes.load)
+    return out
+
+
+def peak_gpu_memory_gb():
+    import tensorflow as tf
+    if not tf.config.list_physical_devices('GPU'):
+        return None
+    return tf.config.experimental.get_memory_info('GPU:0')['peak'] / 2 ** 30
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.demo or args.data_dir is None:
+    nothing_given = not any([args.data_dir, args.real_dir, args.real_features, args.fake_dir, args.fake_features,
+                             args.truncation_sweep, args.realism_score])
+    if args.demo or nothing_given:
         from experiments import feature_space_demo
-        print('No --data_dir given: running the embedded feature-space truncation sweep (no downloads).')
+        print('No data given: running the embedded feature-space truncation sweep (no downloads).')
         feature_space_demo.run(args.save_path)
-        print('To run on real data: python run_metric.py --data_dir /path/to/ffhq-tfrecords --truncation_sweep')
+        print('To run on real data: python run_metric.py --data_dir /path/to/ffhq-tfrecords --truncation_sweep '
+              '(see --help)')
         return 0
-    if not os.path.isdir(args.data_dir):
-        print('error: --data_dir %s is not a directory' % args.data_dir, file=sys.stderr)
+    from datasets.tfrecords import DatasetError
+    from dnnlib.tflib import NetworkPickleError
+    from dnnlib.util import DownloadError
+    try:
+        check_args(args)
+        run_experiments(args)
+    except (ValueError, DatasetError, NetworkPickleError, DownloadError, FileNotFoundError,
+            NotImplementedError) as e:
+        print('error: %s' % e, file=sys.stderr)
         return 2
-    print('error: the StyleGAN/VGG pipeline is not available in this version yet; '
-          'use precision_recall.knn_precision_recall_features on your own features.', file=sys.stderr)
-    return 2
+    return 0
 
 
 if __name__ == '__main__':

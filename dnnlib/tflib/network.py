@@ -170,6 +170,17 @@ class Network:
             return self._stored[name]
         return self.find_var(name).numpy()
 
+    def fingerprint(self):
+        """sha256 hex of what defines the network: build function, static kwargs, variable values, components."""
+        digest = hashlib.sha256()
+        digest.update(repr((self.build_func_name, sorted(self.static_kwargs.items()))).encode())
+        for name, value in self._stored.items():
+            digest.update(('%s:%s:%s;' % (name, value.dtype, list(value.shape))).encode())
+            digest.update(np.ascontiguousarray(value).tobytes())
+        for key, comp in self.components.items():
+            digest.update(('%s=%s;' % (key, comp.fingerprint())).encode())
+        return digest.hexdigest()
+
     def stored_variables(self):
         """[(local name, shape)] of the own variables as stored in the pickle, in pickle order."""
         return [(name, list(value.shape)) for name, value in self._stored.items()]

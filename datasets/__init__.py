@@ -1,0 +1,1 @@
+"""Image sources for the metrics: dataset_tool TFRecords, image folders, feature files."""

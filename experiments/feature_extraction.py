@@ -1,0 +1,64 @@
+"""Image -> feature-network features, for real image sources and for a generator."""
+import numpy as np
+from tqdm.auto import tqdm
+
+import dnnlib.tflib as tflib
+
+
+def features_of_images(feature_net, images, count, minibatch_size=8, num_gpus=1, progress=True, desc='features'):
+    """Features [count, D] float32 of the first `count` uint8 [C, H, W] images of the iterator `images`.
+
+    Consecutive images of equal size are batched by `minibatch_size` (the network resizes inside).
+    """
+    dim = feature_net.output_shape[1]
+    out = np.zeros([count, dim], np.float32)
+    batch, filled = [], 0
+    with tqdm(total=count, desc=desc, disable=not progress, unit='img') as bar:
+        def flush():
+            nonlocal filled, batch
+            if batch:
+                out[filled:filled + len(batch)] = feature_net.run(np.stack(batch), num_gpus=num_gpus,
+                                                                  assume_frozen=True)
+                filled += len(batch)
+                bar.update(len(batch))
+                batch = []
+        for image in images:
+            if filled + len(batch) == count:
+                break
+            if batch and image.shape != batch[0].shape:
+                flush()
+            batch.append(image)
+            if len(batch) == minibatch_size:
+                flush()
+        flush()
+    if filled != count:
+        raise ValueError('expected %d images, the source gave %d' % (count, filled))
+    return out
+
+
+def generated_features(Gs, feature_net, rnd, num_images, truncation_psi, minibatch_size=8, num_gpus=1,
+                       truncation_cutoff=18, progress=True, desc='generating'):
+    """(features [num_images, D] float32, latents [num_images, latent_size] float32) as the official experiments.
+
+    Latents come from `rnd.randn` per minibatch (float64, fed as float32); images are
+    Gs.run(..., truncation_psi, truncation_cutoff=18, randomize_noise=True) converted to uint8 NCHW.
+    """
+    fmt = dict(func=tflib.convert_images_to_uint8)
+    features = np.zeros([num_images, feature_net.output_shape[1]], np.float32)
+    latents = np.zeros([num_images, Gs.input_shape[1]], np.float32)
+    for begin in tqdm(range(0, num_images, minibatch_size), desc=desc, disable=not progress, unit='batch'):
+        end = min(begin + minibatch_size, num_images)
+        latent_batch = rnd.randn(end - begin, *Gs.input_shape[1:])
+        images = Gs.run(latent_batch, None, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff,
+                        randomize_noise=True, output_transform=fmt, num_gpus=num_gpus)
+        features[begin:end] = feature_net.run(images, num_gpus=num_gpus, assume_frozen=True)
+        latents[begin:end] = latent_batch
+    return features, latents
+
+
+def generate_images(Gs, latents, truncation_psi, truncation_cutoff=18):
+    """uint8 [N, 3, R, R] images of the given latents (fresh random noise, as the official realism code)."""
+    fmt = dict(func=tflib.convert_images_to_uint8)
+    images = Gs.run(latents, None, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff,
+                    randomize_noise=True, output_transform=fmt)
+    return np.clip(images, 0, 255).astype(np.uint8)

@@ -1,0 +1,93 @@
+"""Features of the real images, read as the official stream: sequential, wrapping windows.
+
+The official sweep reads a fresh window of `num_images` records per psi from one
+unshuffled, repeating stream, so over the sweep it computes VGG features of
+150,000 images. A record's features do not depend on when it is read, so here
+each record's features are computed once, kept in an on-disk cache (npz keyed by
+dataset identity and network fingerprint, holding the first K records' features,
+written atomically) and windows are index slices of it.
+"""
+import hashlib
+import os
+
+import numpy as np
+
+from datasets.feature_files import save_features
+from experiments.feature_extraction import features_of_images
+
+
+class FeatureArray:
+    """Real features given directly (e.g. --real_features): windows of a fixed array [N, D]."""
+
+    def __init__(self, features, identity='array'):
+        self.features = features
+        self.num_images = len(features)
+        self.identity = identity
+
+    def window(self, start, count):
+        return self.features[(start + np.arange(count)) % self.num_images]
+
+
+class CachedImageFeatures:
+    """Features of the images of `source` (TFRecordImages or ImageFolder), computed on demand and cached."""
+
+    def __init__(self, source, feature_net, minibatch_size=8, num_gpus=1, cache_dir=None, progress=True):
+        self.source = source
+        self.num_images = source.num_images
+        self.feature_net = feature_net
+        self.minibatch_size = minibatch_size
+        self.num_gpus = num_gpus
+        self.progress = progress
+        self.identity = source.identity
+        key = hashlib.sha256(('%s|%s|mb%d' % (source.identity, feature_net.fingerprint(), minibatch_size))
+                             .encode()).hexdigest()[:24]
+        self.cache_path = os.path.join(cache_dir, 'real_features_%s.npz' % key) if cache_dir else None
+        self.features = np.zeros([0, feature_net.output_shape[1]], np.float32)
+        if self.cache_path and os.path.isfile(self.cache_path):
+            self._load_cache()
+
+    def _load_cache(self):
+        try:
+            with np.load(self.cache_path, allow_pickle=False) as data:
+                if str(data['identity']) != self.identity:
+                    return
+                features = data['features']
+        except Exception as e:  # a damaged cache is recomputed, never trusted
+            print('Ignoring unreadable feature cache %s (%s)' % (self.cache_path, e))
+            return
+        if features.ndim == 2 and features.shape[1] == self.features.shape[1] and np.isfinite(features).all():
+            self.features = features.astype(np.float32)
+            print('Loaded features of %d real images from %s' % (len(features), self.cache_path))
+
+    def _ensure_prefix(self, count):
+        have = len(self.features)
+        if count <= have:
+            return
+        new = features_of_images(self.feature_net, self.source.iterate(have), count - have, self.minibatch_size,
+                                 self.num_gpus, self.progress, desc='real features')
+        self.features = np.concatenate([self.features, new], axis=0)
+        if self.cache_path:
+            save_features(self.cache_path, self.features, identity=np.array(self.identity))
+
+    def window(self, start, count):
+        """Features [count, D] of records start, start+1, ... (modulo the dataset size, like the repeating stream)."""
+        start %= self.num_images
+        end = self.num_images if start + count > self.num_images else start + count
+        self._ensure_prefix(end)
+        return self.features[(start + np.arange(count)) % self.num_images]
+
+
+class RealStream:
+    """The official reader's position: successive `take(count)` calls return successive windows."""
+
+    def __init__(self, features, start=0):
+        self.features = features
+        self.position = start
+
+    def take(self, count):
+        start = self.position
+        self.position += count
+        if count > self.features.num_images:
+            print('Note: %d real images requested but the dataset has %d; the stream wraps around like the '
+                  'official repeating reader (images repeat)' % (count, self.features.num_images))
+        return start % self.features.num_images, self.features.window(start, count)

@@ -1,0 +1,56 @@
+"""Realism score (paper Fig. 11): score generated images against the real manifold, keep the extremes."""
+import os
+
+import numpy as np
+
+import precision_recall
+from experiments.feature_extraction import generate_images, generated_features
+from experiments.reporting import save_png, save_realism_grid
+
+
+def realism_scores(real_features, fake_features, num_gpus=1, dtype='float32', progress=True):
+    """Realism [M] float32 of fake features against real features, official settings (k=3, clamp 50%)."""
+    block = precision_recall.DistanceBlock(real_features.shape[1], num_gpus, dtype)
+    manifold = precision_recall.ManifoldEstimator(block, real_features, clamp_to_percentile=50, progress=progress)
+    _, scores = manifold.evaluate(fake_features, return_realism=True)
+    return scores
+
+
+def extremes(scores, count):
+    """(highest first, lowest first) index arrays, as the official argsort selection."""
+    order = scores.argsort()
+    return order[-count:][::-1], order[:count]
+
+
+def save_extremes(result_dir, scores, highest, lowest, image_of):
+    """Official PNG names: high_realism_<score %f>_<i>.png / low_realism_..., plus a grid; returns the grid path."""
+    high_images, low_images = [], []
+    for i, (hi, lo) in enumerate(zip(highest, lowest)):
+        low_image, high_image = image_of(lo), image_of(hi)
+        save_png(os.path.join(result_dir, 'low_realism_%f_%i.png' % (scores[lo], i)), low_image)
+        save_png(os.path.join(result_dir, 'high_realism_%f_%i.png' % (scores[hi], i)), high_image)
+        high_images.append(high_image)
+        low_images.append(low_image)
+    return save_realism_grid(os.path.join(result_dir, 'realism_grid.png'), high_images, low_images)
+
+
+def run_stylegan_realism(config, real_stream, Gs, feature_net):
+    """The official compute_stylegan_realism; returns a summary dict."""
+    print('Running StyleGAN realism...')
+    rnd = np.random.RandomState(config.realism_seed)
+    real_start, real_features = real_stream.take(config.num_images)
+    print('Generating images...')
+    fake_features, latents = generated_features(Gs, feature_net, rnd, config.num_gen_images, config.truncation,
+                                                config.minibatch_size, config.num_gpus, progress=config.progress)
+    scores = realism_scores(real_features, fake_features, config.num_gpus, config.dtype, config.progress)
+    highest, lowest = extremes(scores, config.show_n_images)
+    result_dir = os.path.join(config.save_path, 'stylegan_realism', 'truncation%0.2f' % config.truncation)
+    print('Saving %i low and high quality samples...' % len(highest))
+    grid = save_extremes(result_dir, scores, highest, lowest,
+                         lambda idx: generate_images(Gs, latents[idx][None], config.truncation)[0])
+    print('Done evaluating StyleGAN realism.\n')
+    return {'result_dir': result_dir, 'grid': grid, 'real_window_start': int(real_start),
+            'num_images': config.num_images, 'num_gen_images': config.num_gen_images,
+            'truncation_psi': config.truncation, 'scores_highest': scores[highest].tolist(),
+            'scores_lowest': scores[lowest].tolist(), 'score_mean': float(scores.mean()),
+            'note': 'saved images are regenerated from the scored latents with fresh noise, as the official code'}
