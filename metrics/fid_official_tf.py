@@ -1,0 +1,179 @@
+"""Frechet Inception Distance exactly as bioinf-jku/TTUR computes it, plus KID, on TF2.
+
+    python metrics/fid_official_tf.py PATH1 PATH2 [--batch_size 50] [--gpu 0] [-i GRAPH] [--kid]
+
+Each PATH is a folder of images or a TTUR-style statistics file (.npz with mu, sigma).
+Activations: pool_3 of the official Inception graph for images N x H x W x 3 in 0..255,
+in batches of `batch_size`; like TTUR, the last N mod batch_size images are dropped
+(pass --keep_remainder to use them). Statistics: float64 mean and np.cov(rowvar=False).
+Distance: TTUR's `calculate_frechet_distance` (sqrtm of sigma1 sigma2, 1e-6 diagonal
+offset only when that root is not finite, imaginary diagonal check at atol 1e-3), written
+without SciPy's deprecated `disp` argument.
+KID: torch-fidelity's definition (polynomial kernel (x.y/d + 1)^3, 100 subsets of 1000,
+unbiased MMD^2, RandomState(2020)); returns mean and std over subsets.
+"""
+import argparse
+import os
+import sys
+import warnings
+
+if __package__ in (None, ''):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+from scipy import linalg  # noqa: E402
+
+
+def calculate_frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
+    """Frechet distance between N(mu1, sigma1) and N(mu2, sigma2), float64 (TTUR's stable version)."""
+    mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
+    sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
+    if mu1.shape != mu2.shape:
+        raise ValueError('mean vectors have different lengths %s and %s' % (mu1.shape, mu2.shape))
+    if sigma1.shape != sigma2.shape:
+        raise ValueError('covariances have different dimensions %s and %s' % (sigma1.shape, sigma2.shape))
+    diff = mu1 - mu2
+    covmean = linalg.sqrtm(sigma1.dot(sigma2))
+    if not np.isfinite(covmean).all():
+        warnings.warn('fid calculation produces singular product; adding %s to diagonal of cov estimates' % eps)
+        offset = np.eye(sigma1.shape[0]) * eps
+        covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
+    if np.iscomplexobj(covmean):
+        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
+            raise ValueError('Imaginary component {}'.format(np.max(np.abs(covmean.imag))))
+        covmean = covmean.real
+    tr_covmean = np.trace(covmean)
+    return diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean
+
+
+def calculate_activation_statistics(act):
+    """(mu [d], sigma [d, d]) float64 of activations [N, d]: np.mean and unbiased np.cov."""
+    act = np.asarray(act, dtype=np.float64)
+    if act.ndim != 2 or len(act) < 2:
+        raise ValueError('need activations [N >= 2, d], got shape %s' % (act.shape,))
+    if not np.isfinite(act).all():
+        raise ValueError('activations contain NaN or inf')
+    return np.mean(act, axis=0), np.cov(act, rowvar=False)
+
+
+def get_activations(images, inception, batch_size=50, keep_remainder=False, progress=True, total=None):
+    """pool_3 activations [n, 2048] float64 of HxWx3 images (0..255); n = N - N mod batch_size unless keep_remainder."""
+    images = list(images) if total is None else images
+    count = len(images) if total is None else total
+    used = count if keep_remainder else (count // batch_size) * batch_size
+    if used == 0:
+        raise ValueError('%d images and batch size %d: no full batch (TTUR drops the remainder; use a smaller '
+                         'batch size or keep_remainder)' % (count, batch_size))
+    if used < count:
+        print('Note: using %d of %d images (TTUR drops the last %d = N mod batch_size)' % (used, count, count - used))
+
+    def first(n):
+        for i, image in enumerate(images):
+            if i == n:
+                return
+            yield image
+    act = inception.run_all(first(used), want='pool3', batch_size=batch_size, progress=progress, desc='FID',
+                            total=used)
+    return act.astype(np.float64)
+
+
+def load_statistics(path):
+    """(mu, sigma) from a TTUR-style .npz."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return f['mu'][:], f['sigma'][:]
+    except KeyError as e:
+        raise ValueError('%s has no %s array (expected TTUR statistics with mu and sigma)' % (path, e)) from e
+
+
+def save_statistics(path, mu, sigma):
+    """Write TTUR-style statistics (np.savez_compressed, keys mu and sigma), atomically."""
+    from utils import atomic_output
+    with atomic_output(path, 'wb') as f:
+        np.savez_compressed(f, mu=mu, sigma=sigma)
+
+
+def statistics_of_path(path, inception_loader, batch_size=50, keep_remainder=False, progress=True,
+                       want_activations=False):
+    """(mu, sigma, activations or None) of a stats .npz or an image folder."""
+    if path.endswith('.npz'):
+        mu, sigma = load_statistics(path)
+        return mu, sigma, None
+    from metrics.image_inputs import folder_images
+    images, count = folder_images(path)
+    act = get_activations(images, inception_loader(), batch_size, keep_remainder, progress, total=count)
+    mu, sigma = calculate_activation_statistics(act)
+    return mu, sigma, act if want_activations else None
+
+
+def polynomial_kernel(x, y, degree=3, gamma=None, coef0=1.0):
+    gamma = 1.0 / x.shape[1] if gamma is None else gamma
+    return (x @ y.T * gamma + coef0) ** degree
+
+
+def kernel_inception_distance(features1, features2, subsets=100, subset_size=1000, degree=3, gamma=None, coef0=1.0,
+                              seed=2020):
+    """(mean, std) of unbiased polynomial-kernel MMD^2 over random subsets (torch-fidelity's KID)."""
+    f1 = np.asarray(features1, np.float64)
+    f2 = np.asarray(features2, np.float64)
+    if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1]:
+        raise ValueError('KID needs two feature arrays [N, d] of equal width, got %s and %s' % (f1.shape, f2.shape))
+    if len(f1) < subset_size or len(f2) < subset_size:
+        raise ValueError('KID subset size %d is larger than the feature sets (%d, %d)'
+                         % (subset_size, len(f1), len(f2)))
+    if subset_size < 2:
+        raise ValueError('KID subset size must be >= 2')
+    rng = np.random.RandomState(seed)
+    values = []
+    m = subset_size
+    for _ in range(subsets):
+        x = f1[rng.choice(len(f1), m, replace=False)]
+        y = f2[rng.choice(len(f2), m, replace=False)]
+        k_xx = polynomial_kernel(x, x, degree, gamma, coef0)
+        k_yy = polynomial_kernel(y, y, degree, gamma, coef0)
+        k_xy = polynomial_kernel(x, y, degree, gamma, coef0)
+        mmd2 = ((k_xx.sum() - np.trace(k_xx)) + (k_yy.sum() - np.trace(k_yy))) / (m * (m - 1)) \
+            - 2 * k_xy.sum() / (m * m)
+        values.append(mmd2)
+    return float(np.mean(values)), float(np.std(values))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('path', nargs=2, help='image folders or TTUR .npz statistics')
+    parser.add_argument('--batch_size', type=int, default=50)
+    parser.add_argument('--keep_remainder', action='store_true', help='use all images (TTUR drops N mod batch)')
+    parser.add_argument('--gpu', default=None, help='CUDA_VISIBLE_DEVICES to use ("" = CPU)')
+    parser.add_argument('-i', '--inception', default=None, help='path of classify_image_graph_def.pb')
+    parser.add_argument('--kid', action='store_true', help='also KID (needs two image folders)')
+    parser.add_argument('--kid_subset_size', type=int, default=1000)
+    parser.add_argument('--kid_subsets', type=int, default=100)
+    parser.add_argument('--quiet', action='store_true', help='no progress bar')
+    args = parser.parse_args(argv)
+    if args.gpu is not None:
+        os.environ['CUDA_VISIBLE_DEVICES'] = args.gpu
+    net = {}
+
+    def inception():
+        if 'net' not in net:
+            from metrics.inception_graph import InceptionNet
+            net['net'] = InceptionNet(args.inception)
+        return net['net']
+    try:
+        if args.kid and any(p.endswith('.npz') for p in args.path):
+            raise ValueError('KID needs the activations: give two image folders')
+        stats = [statistics_of_path(p, inception, args.batch_size, args.keep_remainder, not args.quiet,
+                                    want_activations=args.kid) for p in args.path]
+        fid = calculate_frechet_distance(stats[0][0], stats[0][1], stats[1][0], stats[1][1])
+        print('FID: %s' % fid)
+        if args.kid:
+            mean, std = kernel_inception_distance(stats[0][2], stats[1][2], args.kid_subsets, args.kid_subset_size)
+            print('KID: %s +- %s' % (mean, std))
+    except (ValueError, OSError) as e:
+        print('error: %s' % e, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

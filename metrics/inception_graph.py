@@ -1,0 +1,146 @@
+"""The frozen Inception graph of the official IS and FID code, run batched in TF2.
+
+`classify_image_graph_def.pb` from `inception-2015-12-05.tgz` (what
+openai/improved-gan and bioinf-jku/TTUR download). Its `ExpandDims:0` input has
+a hard-coded batch of 1 and its batch norms are the legacy
+`BatchNormWithGlobalNormalization` op, which TF2 functions refuse; so the graph
+is imported into a `tf.compat.v1.Graph` with `ExpandDims:0` remapped to a
+placeholder of shape [None, None, None, 3] and run in a `tf.compat.v1.Session`
+(the one place this project uses a session). The graph's own TF1 bilinear
+resize to 299x299 and its (x - 128) / 128 scaling stay inside, bit-exact.
+
+Inputs: float32 NHWC RGB images with values 0..255, any H x W (a batch shares one size).
+Outputs: `pool_3` features [N, 2048] float32, and the IS class probabilities
+softmax(pool_3 @ softmax/weights) [N, 1008] float32 (no bias, all 1008 classes,
+as improved-gan).
+"""
+import os
+import tarfile
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from dnnlib import util
+
+INCEPTION_URL = 'http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz'
+GRAPH_MEMBER = 'classify_image_graph_def.pb'
+DEFAULT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '_cache', 'inception')
+
+# Nodes the metrics depend on, with the op type the official graph has there.
+REQUIRED_NODES = {
+    'ExpandDims': 'ExpandDims',
+    'ResizeBilinear': 'ResizeBilinear',
+    'Sub': 'Sub',
+    'Mul': 'Mul',
+    'pool_3': 'AvgPool',
+    'softmax/logits/MatMul': 'MatMul',
+}
+FEATURE_DIM = 2048
+NUM_CLASSES = 1008
+
+
+class InceptionGraphError(ValueError):
+    """The file is not the expected Inception graph."""
+
+
+def graph_path(model_dir=DEFAULT_DIR, url=INCEPTION_URL):
+    """Path of classify_image_graph_def.pb in model_dir, downloading and extracting the .tgz if needed."""
+    path = os.path.join(model_dir, GRAPH_MEMBER)
+    if os.path.isfile(path):
+        return path
+    os.makedirs(model_dir, exist_ok=True)
+    with util.open_url(url, cache_dir=model_dir) as f, tarfile.open(fileobj=f, mode='r:gz') as archive:
+        member = next((m for m in archive.getmembers() if os.path.basename(m.name) == GRAPH_MEMBER), None)
+        if member is None or not member.isfile():
+            raise InceptionGraphError('%s has no %s' % (url, GRAPH_MEMBER))
+        data = archive.extractfile(member).read()
+    tmp = path + '.tmp%d' % os.getpid()
+    with open(tmp, 'wb') as out:
+        out.write(data)
+    os.replace(tmp, path)
+    return path
+
+
+def load_graph_def(path):
+    """Parse a frozen GraphDef and check that it is the Inception graph the official code uses."""
+    graph_def = tf.compat.v1.GraphDef()
+    with open(path, 'rb') as f:
+        try:
+            graph_def.ParseFromString(f.read())
+        except Exception as e:
+            raise InceptionGraphError('%s is not a GraphDef (%s)' % (path, e)) from e
+    check_graph_def(graph_def, path)
+    return graph_def
+
+
+def check_graph_def(graph_def, where='graph'):
+    nodes = {node.name: node for node in graph_def.node}
+    problems = []
+    for name, op in REQUIRED_NODES.items():
+        if name not in nodes:
+            problems.append('no node %r' % name)
+        elif nodes[name].op != op:
+            problems.append('node %r is a %s, expected %s' % (name, nodes[name].op, op))
+    if problems:
+        raise InceptionGraphError('%s is not the inception-2015-12-05 graph: %s' % (where, '; '.join(problems)))
+
+
+class InceptionNet:
+    """Batched pool_3 features and IS probabilities from the official frozen graph.
+
+    Args:
+        graph_file: path of classify_image_graph_def.pb (default: downloaded into _cache/inception).
+    """
+
+    def __init__(self, graph_file=None):
+        graph_def = load_graph_def(graph_file or graph_path())
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.images = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3], name='InputTensor')
+            tf.graph_util.import_graph_def(graph_def, name='', input_map={'ExpandDims:0': self.images})
+            pool3 = self.graph.get_tensor_by_name('pool_3:0')
+            if pool3.shape[-1] != FEATURE_DIM:
+                raise InceptionGraphError('pool_3 has %s channels, expected %d' % (pool3.shape[-1], FEATURE_DIM))
+            self.pool3 = tf.reshape(pool3, [-1, FEATURE_DIM])
+            weights = self.graph.get_operation_by_name('softmax/logits/MatMul').inputs[1]
+            if weights.shape.as_list() != [FEATURE_DIM, NUM_CLASSES]:
+                raise InceptionGraphError('softmax weights have shape %s, expected [%d, %d]'
+                                          % (weights.shape.as_list(), FEATURE_DIM, NUM_CLASSES))
+            self.probabilities = tf.nn.softmax(tf.matmul(self.pool3, weights))
+        config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
+        config.gpu_options.allow_growth = True
+        self.session = tf.compat.v1.Session(graph=self.graph, config=config)
+
+    def run(self, images_nhwc, want='pool3'):
+        """pool_3 [N, 2048] or probabilities [N, 1008] (float32) of one batch [N, H, W, 3] with values 0..255."""
+        images = np.asarray(images_nhwc, dtype=np.float32)
+        if images.ndim != 4 or images.shape[3] != 3:
+            raise ValueError('images must be [N, H, W, 3], got %s' % (images.shape,))
+        tensor = self.pool3 if want == 'pool3' else self.probabilities
+        return self.session.run(tensor, {self.images: images})
+
+    def run_all(self, images, want='pool3', batch_size=100, progress=True, desc='inception', total=None):
+        """Outputs for an iterable of HxWx3 images (0..255); consecutive equal-size images are batched."""
+        outputs, batch = [], []
+        if total is None and hasattr(images, '__len__'):
+            total = len(images)
+        with tqdm(total=total, desc=desc, disable=not progress, unit='img') as bar:
+            for image in images:
+                if batch and np.shape(image) != np.shape(batch[0]):
+                    outputs.append(self.run(np.stack(batch), want))
+                    bar.update(len(batch))
+                    batch = []
+                batch.append(image)
+                if len(batch) == batch_size:
+                    outputs.append(self.run(np.stack(batch), want))
+                    bar.update(len(batch))
+                    batch = []
+            if batch:
+                outputs.append(self.run(np.stack(batch), want))
+                bar.update(len(batch))
+        dim = FEATURE_DIM if want == 'pool3' else NUM_CLASSES
+        return np.concatenate(outputs, axis=0) if outputs else np.zeros([0, dim], np.float32)
+
+    def close(self):
+        self.session.close()
