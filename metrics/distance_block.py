@@ -19,7 +19,7 @@ from dnnlib.tflib.tfutil import compute_devices, disable_tf32
 
 disable_tf32()
 
-SUPPORTED_DTYPES = ('float32', 'float16')
+SUPPORTED_DTYPES = ('float32', 'float16', 'float64')
 
 
 def batch_pairwise_distances(U, V):
@@ -53,7 +53,8 @@ class DistanceBlock:
         num_gpus: int >= 1; the column batch V is split into `num_gpus` nearly
             equal parts, one per device (see `compute_devices`). Unlike the
             official code, the split need not be even.
-        dtype: 'float32' (current official) or 'float16' (official before 2021-10-25).
+        dtype: 'float32' (current official), 'float16' (official before 2021-10-25) or
+            'float64' (for comparisons with float64 tools such as prdc/sklearn).
     """
 
     def __init__(self, num_features, num_gpus=1, dtype='float32'):
@@ -87,7 +88,7 @@ class DistanceBlock:
             return tf.concat(parts, axis=1)
 
     def prepare(self, features, chunk_rows=4096):
-        """float32 features [n, d] -> (tensor [n, d] in the block dtype, squared norms [n]).
+        """features [n, d] (float32, or float64 for a float64 block) -> (tensor in the block dtype, norms [n]).
 
         Converted in chunks so that no [n, d] temporary exists beside the result.
         Inputs are rounded to the block dtype (as feeding the official float16
@@ -95,7 +96,7 @@ class DistanceBlock:
         """
         xs, norms = [], []
         for begin in range(0, max(len(features), 1), chunk_rows):
-            x = tf.cast(tf.convert_to_tensor(features[begin:begin + chunk_rows], tf.float32), self.tf_dtype)
+            x = tf.cast(tf.convert_to_tensor(features[begin:begin + chunk_rows]), self.tf_dtype)
             xs.append(x)
             norms.append(squared_norms(x))
         if len(xs) == 1:

@@ -2,8 +2,8 @@
 import numpy as np
 
 
-def as_feature_matrix(features, name='features', num_features=None):
-    """Return `features` as a C-contiguous float32 array [n, d], or raise ValueError.
+def as_feature_matrix(features, name='features', num_features=None, dtype=np.float32):
+    """Return `features` as a C-contiguous `dtype` (float32) array [n, d], or raise ValueError.
 
     Rejects non-numeric data, arrays that are not 2-D, empty sets (0 rows or 0
     columns), NaN/inf values and (when `num_features` is given) a width other
@@ -25,7 +25,7 @@ def as_feature_matrix(features, name='features', num_features=None):
     if num_features is not None and x.shape[1] != num_features:
         raise ValueError('%s: has %d features per sample, expected %d (feature widths must match)'
                          % (name, x.shape[1], num_features))
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    x = np.ascontiguousarray(x, dtype=dtype)
     bad = ~np.isfinite(x)
     if bad.any():
         rows = np.unique(np.nonzero(bad)[0])

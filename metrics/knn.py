@@ -40,8 +40,10 @@ class _BlockKernels:
         self.self_block = tf.function(self._self_block, reduce_retracing=True)
         self.cross_block = tf.function(self._cross_block, reduce_retracing=True)
 
-    def _distances_f32(self, U, V):
-        return tf.cast(self.block.distances(U[0], U[1], V[0], V[1]), tf.float32)
+    def _distances(self, U, V):
+        """Distances in the comparison dtype: float16 blocks are widened (exactly) to float32."""
+        D = self.block.distances(U[0], U[1], V[0], V[1])
+        return tf.cast(D, tf.float32) if D.dtype == tf.float16 else D
 
     def _self_block(self, Xi, Xj, best_rows, best_cols, col_offset):
         """Merge one self-distance block into the running top lists of its rows and, transposed, its columns.
@@ -49,28 +51,37 @@ class _BlockKernels:
         Xi, Xj: (features, squared norms) of the block's rows and columns.
         """
         count = best_rows.shape[1]
-        D = self._distances_f32(Xi, Xj)
+        D = self._distances(Xi, Xj)
         new_rows = _smallest_sorted(tf.concat([best_rows, D], axis=1), count)
         D_cols = tf.transpose(D[:, col_offset:])
         new_cols = _smallest_sorted(tf.concat([best_cols, D_cols], axis=1), count)
         return new_rows, new_cols
 
-    def _cross_block(self, Q, R, ref_radii, query_radii, eps, realism, neighbors):
+    def _cross_block(self, Q, R, ref_radii, query_radii, eps, realism, neighbors, strict, extras):
         """Reductions of one query x reference block; query_radii None skips the reverse direction.
 
         Q, R: (features, squared norms) of the block's query rows and reference columns.
+        strict: compare with '<' (prdc, ManifoldMetric) instead of the official '<='.
+        extras: also density counts, coverage of reference rows and complement precision.
         """
-        D = self._distances_f32(Q, R)
-        out = {'query_in': tf.stack([tf.reduce_any(D <= ref_radii[None, :, k], axis=1)
-                                     for k in range(ref_radii.shape[1])], axis=1)}
+        D = self._distances(Q, R)
+        inside = tf.less if strict else tf.less_equal
+        num_k = ref_radii.shape[1]
+        in_ref_spheres = [inside(D, ref_radii[None, :, k]) for k in range(num_k)]  # [t, c] each
+        out = {'query_in': tf.stack([tf.reduce_any(m, axis=1) for m in in_ref_spheres], axis=1)}
+        if extras:
+            out['query_count'] = tf.stack([tf.reduce_sum(tf.cast(m, tf.int32), axis=1) for m in in_ref_spheres], 1)
+            out['ref_covered'] = tf.stack([tf.reduce_any(m, axis=0) for m in in_ref_spheres], axis=1)
         if realism:
             out['query_realism'] = tf.reduce_max(ref_radii[None, :, 0] / (D + eps), axis=1)
         if neighbors:
             out['query_nn'] = tf.argmin(D, axis=1, output_type=tf.int32)
             out['query_nn_dist'] = tf.reduce_min(D, axis=1)
         if query_radii is not None:
-            out['ref_in'] = tf.stack([tf.reduce_any(D <= query_radii[:, k, None], axis=0)
-                                      for k in range(query_radii.shape[1])], axis=1)
+            in_query_spheres = [inside(D, query_radii[:, k, None]) for k in range(query_radii.shape[1])]
+            out['ref_in'] = tf.stack([tf.reduce_any(m, axis=0) for m in in_query_spheres], axis=1)
+            if extras:
+                out['query_comp'] = tf.stack([tf.reduce_any(m, axis=1) for m in in_query_spheres], axis=1)
             if realism:
                 out['ref_realism'] = tf.reduce_max(query_radii[:, 0, None] / (D + eps), axis=0)
             if neighbors:
@@ -123,7 +134,7 @@ def kth_nearest_radii(block, features, nhood_sizes, row_batch_size, col_batch_si
     count = max(nhood_sizes) + 1
     tile = row_tile_size(row_batch_size)
     col_batch_size = max(int(col_batch_size), 1)
-    best = np.full([n, count], np.inf, dtype=np.float32)
+    best = np.full([n, count], np.inf, dtype=compare_dtype(block))
     kernels = _kernels(block)
     steps = [(i0, j0) for i0 in range(0, n, tile) for j0 in range(i0, n, col_batch_size)]
     for i0, j0 in tqdm(steps, desc=desc, disable=not progress, leave=False):
@@ -139,59 +150,80 @@ def kth_nearest_radii(block, features, nhood_sizes, row_batch_size, col_batch_si
     return radii.astype(np.float16) if block.dtype == 'float16' else radii
 
 
+def compare_dtype(block):
+    """numpy dtype in which distances are compared: float32 for float16/float32 blocks, float64 for float64."""
+    return np.float64 if block.dtype == 'float64' else np.float32
+
+
 def cross_evaluate(block, query, ref, ref_radii, query_radii=None, eps=1e-5, realism=False,
                    neighbors=False, row_batch_size=10000, col_batch_size=50000, progress=False,
-                   desc='manifold membership'):
+                   desc='manifold membership', strict=False, extras=False):
     """Test query rows against reference spheres (and, optionally, reference rows against query spheres).
 
     Args:
         block: DistanceBlock.
         query, ref: float32 arrays [m, d], [n, d], or PreparedFeatures made with `block`.
-        ref_radii: [n, K] squared radii of the reference rows (float16 or float32).
+        ref_radii: [n, K] squared radii of the reference rows.
         query_radii: None, or [m, K] squared radii of the query rows for the reverse test.
         eps: added to the squared distance in the realism ratio (official 1e-5).
         realism, neighbors: also compute realism scores / nearest-neighbour indices.
+        strict: sphere membership by d < r (prdc, ManifoldMetric) instead of d <= r (official).
+        extras: also 'query_count' int32 [m, K] (reference spheres containing each query: density),
+            'ref_covered' bool [n, K] (some query inside the reference sphere: coverage) and, with
+            query_radii, 'query_comp' bool [m, K] (some reference inside the query's sphere).
     Returns:
         dict with 'query_in' bool [m, K] (some ref j has d(q, r_j) <= ref_radii[j, k]),
-        'query_realism' float32 [m] = max_j ref_radii[j, 0] / (d + eps), 'query_nn' int32 [m]
-        (first index of the minimum); and 'ref_in' [n, K], 'ref_realism' [n], 'ref_nn' [n]
-        for the reverse direction when query_radii is given. Realism/nn keys only when asked.
+        'query_realism' [m] = max_j ref_radii[j, 0] / (d + eps), 'query_nn' int32 [m] and
+        'query_nn_dist' [m] (first index of the minimum and its squared distance); and 'ref_in' [n, K],
+        'ref_realism' [n], 'ref_nn', 'ref_nn_dist' [n] for the reverse direction when query_radii is
+        given. Realism/nn keys only when asked.
     """
     query, ref = _prepared(block, query), _prepared(block, ref)
     m, n = query.n, ref.n
-    ref_radii = np.asarray(ref_radii, dtype=np.float32)
+    dtype = compare_dtype(block)
+    ref_radii = np.asarray(ref_radii, dtype=dtype)
     reverse = query_radii is not None
     if reverse:
-        query_radii = np.asarray(query_radii, dtype=np.float32)
+        query_radii = np.asarray(query_radii, dtype=dtype)
     num_k = ref_radii.shape[1]
     tile = row_tile_size(row_batch_size)
     col_batch_size = max(int(col_batch_size), 1)
     kernels = _kernels(block)
-    eps_t = tf.constant(eps, tf.float32)
+    eps_t = tf.constant(eps, tf.as_dtype(dtype))
 
     acc = {'query_in': np.zeros([m, num_k], bool)}
+    if extras:
+        acc['query_count'] = np.zeros([m, num_k], np.int64)
+        acc['ref_covered'] = np.zeros([n, num_k], bool)
     sides = [('query', m)] + ([('ref', n)] if reverse else [])
     for side, size in sides:
         if reverse and side == 'ref':
             acc['ref_in'] = np.zeros([n, query_radii.shape[1]], bool)
+            if extras:
+                acc['query_comp'] = np.zeros([m, query_radii.shape[1]], bool)
         if realism:
-            acc[side + '_realism'] = np.full([size], -np.inf, np.float32)
+            acc[side + '_realism'] = np.full([size], -np.inf, dtype)
         if neighbors:
             acc[side + '_nn'] = np.zeros([size], np.int32)
-            acc[side + '_nn_dist'] = np.full([size], np.inf, np.float32)
+            acc[side + '_nn_dist'] = np.full([size], np.inf, dtype)
 
     steps = [(i0, j0) for i0 in range(0, m, tile) for j0 in range(0, n, col_batch_size)]
     for i0, j0 in tqdm(steps, desc=desc, disable=not progress, leave=False):
         i1 = min(i0 + tile, m)
         j1 = min(j0 + col_batch_size, n)
         out = kernels.cross_block(query.rows(i0, i1), ref.rows(j0, j1), ref_radii[j0:j1],
-                                  query_radii[i0:i1] if reverse else None, eps_t, realism, neighbors)
+                                  query_radii[i0:i1] if reverse else None, eps_t, realism, neighbors,
+                                  bool(strict), bool(extras))
         out = {key: value.numpy() for key, value in out.items()}
-        _accumulate(acc, 'query', slice(i0, i1), out, j0, realism, neighbors)
+        rows, cols = slice(i0, i1), slice(j0, j1)
+        _accumulate(acc, 'query', rows, out, j0, realism, neighbors)
+        if extras:
+            acc['query_count'][rows] += out['query_count']
+            acc['ref_covered'][cols] |= out['ref_covered']
         if reverse:
-            _accumulate(acc, 'ref', slice(j0, j1), out, i0, realism, neighbors)
-    for side, _ in sides:
-        acc.pop(side + '_nn_dist', None)
+            _accumulate(acc, 'ref', cols, out, i0, realism, neighbors)
+            if extras:
+                acc['query_comp'][rows] |= out['query_comp']
     return acc
 
 

@@ -134,7 +134,7 @@ def test_bad_input_is_a_clear_error(ref, evl, message):
                                             ({'nhood_sizes': [0]}, 'positive'),
                                             ({'row_batch_size': 0}, 'row_batch_size'),
                                             ({'num_gpus': 0}, 'num_gpus'),
-                                            ({'dtype': 'float64'}, 'dtype')])
+                                            ({'dtype': 'bfloat16'}, 'dtype')])
 def test_bad_parameters_are_clear_errors(kwargs, message):
     x = np.random.RandomState(0).randn(20, 3).astype(np.float32)
     with pytest.raises(ValueError, match=message):
