@@ -50,6 +50,14 @@ def parse_args(argv):
     g.add_argument('--nhood_sizes', type=int, nargs='+', default=[3], help='k values (default 3)')
     g.add_argument('--dtype', choices=['float32', 'float16'], default='float32',
                    help='distance precision: float32 (current official) or float16 (official before 2021-10)')
+    g = p.add_argument_group('beyond the official metric')
+    g.add_argument('--bootstrap', type=int, default=0, metavar='N',
+                   help='95%% bootstrap intervals from N resamples (evaluated samples resampled, spheres fixed)')
+    g.add_argument('--prdc', type=int, default=0, metavar='K',
+                   help='also density/coverage (Naeem et al.) and symmetric precision/recall (Khayatkhoei & '
+                        'AbdAlmageed) at k=K with their strict < rule (their default K is 5)')
+    g.add_argument('--ms_ssim', action='store_true', help='MS-SSIM diversity of --fake_dir images')
+    g.add_argument('--ms_ssim_filter_size', type=int, default=11, help='MS-SSIM filter size (small images: smaller)')
     g = p.add_argument_group('output')
     g.add_argument('--save_path', default='results', help='output folder (default ./results)')
     g.add_argument('--cache_dir', default=os.path.join(BASE_PATH, '_cache'),
@@ -77,6 +85,12 @@ def check_args(args):
     if not (args.fake_dir or args.fake_features) and not (args.truncation_sweep or args.realism_score):
         raise ValueError('nothing to do: add --truncation_sweep and/or --realism_score, or give --fake_dir / '
                          '--fake_features to evaluate a set of generated images')
+    if args.bootstrap < 0 or args.bootstrap == 1:
+        raise ValueError('--bootstrap needs at least 2 resamples')
+    if args.prdc < 0:
+        raise ValueError('--prdc must be a positive k')
+    if args.ms_ssim and not args.fake_dir:
+        raise ValueError('--ms_ssim needs --fake_dir (generated images)')
     if args.show_n_images > args.num_gen_images:
         raise ValueError('--show_n_images cannot exceed --num_gen_images')
 
@@ -87,7 +101,7 @@ def make_config(args):
                     random_seed=args.random_seed, realism_seed=args.realism_seed, truncations=args.truncations,
                     truncation=1.0, num_gen_images=args.num_gen_images, show_n_images=args.show_n_images,
                     nhood_sizes=args.nhood_sizes, dtype=args.dtype, save_path=args.save_path,
-                    progress=not args.quiet)
+                    progress=not args.quiet, bootstrap=args.bootstrap, extra_k=args.prdc)
 
 
 def open_images(path, kind):
@@ -161,7 +175,7 @@ def evaluate_fake_set(args, cfg, reals, feature_net):
     """P&R (and realism) of a given set of generated images or features against the reals."""
     import precision_recall
     from datasets.feature_files import load_features, save_features
-    from experiments import stylegan_realism
+    from experiments import extra_metrics, stylegan_realism
     from experiments.real_features import CachedImageFeatures
     num_real = args.num_images or reals.num_images
     ref = reals.window(0, num_real)
@@ -174,13 +188,27 @@ def evaluate_fake_set(args, cfg, reals, feature_net):
         evl = store.window(0, fakes.num_images)
     if args.num_images:
         evl = evl[:args.num_images]
-    state = precision_recall.knn_precision_recall_features(ref, evl, nhood_sizes=cfg.nhood_sizes,
-                                                           num_gpus=cfg.num_gpus, dtype=cfg.dtype,
-                                                           progress=cfg.progress)
+    state = precision_recall.knn_precision_recall_details(ref, evl, nhood_sizes=cfg.nhood_sizes,
+                                                          num_gpus=cfg.num_gpus, dtype=cfg.dtype,
+                                                          progress=cfg.progress)
     out = {'num_real': len(ref), 'num_fake': len(evl), 'nhood_sizes': list(cfg.nhood_sizes),
            'precision': state['precision'].tolist(), 'recall': state['recall'].tolist()}
     for k, p, r in zip(cfg.nhood_sizes, state['precision'], state['recall']):
         print('k=%d  Precision: %0.3f  Recall: %0.3f' % (k, p, r))
+    if cfg.bootstrap:
+        out['bootstrap'] = extra_metrics.official_bootstrap(state, cfg.bootstrap)
+        for name, ci in out['bootstrap'].items():
+            print('%s %.3f, %d%% interval [%.3f, %.3f]' % (name, ci['value'], round(100 * ci['confidence']),
+                                                         ci['low'], ci['high']))
+    if cfg.extra_k:
+        out['extras'] = extra_metrics.manifold_extras(ref, evl, cfg.extra_k, cfg.bootstrap, cfg.num_gpus,
+                                                      cfg.progress)
+        print('\n'.join(extra_metrics.describe(out['extras'])))
+    if args.ms_ssim:
+        from metrics.ms_ssim import ms_ssim_diversity
+        images = np.stack([image.transpose(1, 2, 0) for image in fakes.iterate()])
+        out['ms_ssim'] = ms_ssim_diversity(images, filter_size=args.ms_ssim_filter_size)
+        print('MS-SSIM diversity: %.4f' % out['ms_ssim']['mean'])
     if args.save_features:
         save_features(os.path.join(args.save_path, 'features', 'evaluation.npz'), evl, ref_features=ref)
     if args.realism_score:

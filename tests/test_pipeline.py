@@ -130,10 +130,30 @@ def test_folders_and_feature_files(assets, tmp_path):
     np.savez(str(tmp_path / 'real.npz'), features=saved['ref_features'])
     np.save(str(tmp_path / 'fake.npy'), saved['features'])
     result = run_metric('--real_features', str(tmp_path / 'real.npz'), '--fake_features', str(tmp_path / 'fake.npy'),
-                        '--save_path', str(tmp_path / 'out2'), '--quiet', cwd=tmp_path)
+                        '--save_path', str(tmp_path / 'out2'), '--quiet', '--bootstrap', '200', '--prdc', '3',
+                        cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     summary2 = json.loads((tmp_path / 'out2' / 'results.json').read_text())['evaluation']
     assert summary2['precision'] == summary['precision'] and summary2['recall'] == summary['recall']
+    from metrics.emergent_asymmetry import compute_symmetric_precision_recall
+    from metrics.prdc import compute_prdc
+    assert summary2['extras']['prdc'] == compute_prdc(saved['ref_features'], saved['features'], nearest_k=3)
+    symmetric = compute_symmetric_precision_recall(saved['ref_features'], saved['features'], k=3)
+    assert summary2['extras']['symmetric'] == symmetric
+    ci = summary2['bootstrap']['precision']
+    assert ci['value'] == summary['precision'][0] and ci['low'] <= ci['value'] <= ci['high']
+    assert set(summary2['extras']['bootstrap']) >= {'precision', 'recall', 'density', 'coverage'}
+
+
+def test_ms_ssim_of_a_fake_folder(assets, tmp_path):
+    from metrics.ms_ssim import ms_ssim_diversity
+    result = run_metric('--real_dir', assets['folder'], '--fake_dir', assets['folder'], '--ms_ssim',
+                        '--ms_ssim_filter_size', '2', *common(assets, tmp_path / 'out'), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / 'out' / 'results.json').read_text())['evaluation']
+    expected = ms_ssim_diversity(assets['images'].transpose(0, 2, 3, 1), filter_size=2)
+    assert summary['ms_ssim'] == expected
+    assert summary['precision'] == [1.0] and summary['recall'] == [1.0]  # the same folder on both sides
 
 
 def test_bad_inputs_give_clear_messages(assets, tmp_path):
