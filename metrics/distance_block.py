@@ -15,7 +15,7 @@ true float32 like the V100 the authors used.
 import numpy as np
 import tensorflow as tf
 
-from dnnlib.tflib.tfutil import compute_devices, disable_tf32
+from dnnlib.tflib.tfutil import compute_devices, device_part, disable_tf32
 
 disable_tf32()
 
@@ -75,13 +75,9 @@ class DistanceBlock:
         if len(self.devices) == 1:
             with tf.device(self.devices[0]):
                 return distances_from_norms(U, norm_u, V, norm_v)
-        m = tf.shape(V)[0]
-        num = len(self.devices)
         parts = []
         for i, device in enumerate(self.devices):
-            # Contiguous, nearly equal column parts; the first (m % num) parts get one more row.
-            begin = (m // num) * i + tf.minimum(i, m % num)
-            end = begin + m // num + tf.cast(i < m % num, tf.int32)
+            begin, end = device_part(tf.shape(V)[0], i, len(self.devices))
             with tf.device(device):
                 parts.append(distances_from_norms(U, norm_u, V[begin:end], norm_v[begin:end]))
         with tf.device(self.devices[0]):

@@ -12,19 +12,14 @@ radii from the k-th nearest other sample, default k = 5:
     sym_recall     = min(recall, coverage)
     density        = (1 / (k M)) sum_j sum_i [ d(x_i, y_j) < r_i ]
 """
-from metrics.manifold_stats import manifold_statistics
-from metrics.prdc import _strict
+from metrics.manifold_stats import evaluate_at_k
 
 
 def compute_symmetric_precision_recall(real_features, fake_features, k=5, tie='<', dtype='float32', num_gpus=1,
                                        progress=False, return_per_sample=False):
     """Dict of the seven metrics above (floats) for fake [M, d] vs real [N, d] features."""
-    stats = manifold_statistics(real_features, fake_features, [k], strict=_strict(tie), dtype=dtype,
-                                num_gpus=num_gpus, progress=progress)
-    result = symmetric_from_statistics(stats)
-    if return_per_sample:
-        result['per_sample'] = stats
-    return result
+    return evaluate_at_k(symmetric_from_statistics, real_features, fake_features, k, tie, dtype, num_gpus, progress,
+                         return_per_sample)
 
 
 def symmetric_from_statistics(stats, k_index=0):

@@ -23,6 +23,8 @@ if __package__ in (None, ''):
 import numpy as np  # noqa: E402
 from scipy import linalg  # noqa: E402
 
+from metrics.cli_options import add_inception_options, apply_gpu_choice  # noqa: E402
+
 
 def calculate_frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
     """Frechet distance between N(mu1, sigma1) and N(mu2, sigma2), float64 (TTUR's stable version)."""
@@ -141,17 +143,13 @@ def kernel_inception_distance(features1, features2, subsets=100, subset_size=100
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('path', nargs=2, help='image folders or TTUR .npz statistics')
-    parser.add_argument('--batch_size', type=int, default=50)
+    add_inception_options(parser, batch_size=50)
     parser.add_argument('--keep_remainder', action='store_true', help='use all images (TTUR drops N mod batch)')
-    parser.add_argument('--gpu', default=None, help='CUDA_VISIBLE_DEVICES to use ("" = CPU)')
-    parser.add_argument('-i', '--inception', default=None, help='path of classify_image_graph_def.pb')
     parser.add_argument('--kid', action='store_true', help='also KID (needs two image folders)')
     parser.add_argument('--kid_subset_size', type=int, default=1000)
     parser.add_argument('--kid_subsets', type=int, default=100)
-    parser.add_argument('--quiet', action='store_true', help='no progress bar')
     args = parser.parse_args(argv)
-    if args.gpu is not None:
-        os.environ['CUDA_VISIBLE_DEVICES'] = args.gpu
+    apply_gpu_choice(args)
     net = {}
 
     def inception():

@@ -22,6 +22,8 @@ if __package__ in (None, ''):
 
 import numpy as np  # noqa: E402
 
+from metrics.cli_options import add_inception_options, apply_gpu_choice  # noqa: E402
+
 
 def inception_score_from_probabilities(preds, splits=10):
     """(mean, std) float32 of the split Inception Scores of class probabilities preds [N, C]."""
@@ -74,13 +76,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('folder', help='folder of PNG/JPEG images (sorted file order)')
     parser.add_argument('--splits', type=int, default=10)
-    parser.add_argument('--batch_size', type=int, default=100)
-    parser.add_argument('--gpu', default=None, help='CUDA_VISIBLE_DEVICES to use ("" = CPU)')
-    parser.add_argument('-i', '--inception', default=None, help='path of classify_image_graph_def.pb')
-    parser.add_argument('--quiet', action='store_true', help='no progress bar')
+    add_inception_options(parser, batch_size=100)
     args = parser.parse_args(argv)
-    if args.gpu is not None:
-        os.environ['CUDA_VISIBLE_DEVICES'] = args.gpu
+    apply_gpu_choice(args)
     from metrics.image_inputs import folder_images
     from metrics.inception_graph import InceptionNet
     try:

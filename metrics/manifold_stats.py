@@ -41,3 +41,21 @@ def manifold_statistics(real_features, fake_features, nhood_sizes, strict, dtype
     return {'nhood_sizes': ks, 'real_radii': real_radii, 'fake_radii': fake_radii,
             'fake_in_real': cross['query_in'], 'real_in_fake': cross['ref_in'], 'fake_count': cross['query_count'],
             'real_covered': cross['ref_covered'], 'fake_comp': cross['query_comp']}
+
+
+def strict_rule(tie):
+    """'<' -> True (prdc, ManifoldMetric), '<=' -> False (official P&R)."""
+    if tie not in ('<', '<='):
+        raise ValueError("tie must be '<' (prdc) or '<=' (official P&R), got %r" % (tie,))
+    return tie == '<'
+
+
+def evaluate_at_k(summarize, real_features, fake_features, k, tie, dtype='float32', num_gpus=1, progress=False,
+                  return_per_sample=False):
+    """summarize(manifold_statistics(..., [k], tie)) -> dict, plus 'per_sample' statistics when asked."""
+    stats = manifold_statistics(real_features, fake_features, [k], strict=strict_rule(tie), dtype=dtype,
+                                num_gpus=num_gpus, progress=progress)
+    result = summarize(stats)
+    if return_per_sample:
+        result['per_sample'] = stats
+    return result

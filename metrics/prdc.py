@@ -9,18 +9,14 @@ With r_i the distance from real x_i to its k-th nearest other real sample and s_
 
 Strict `<` like prdc (`tie='<='` gives the official P&R rule); default k = 5 as the prdc README.
 """
-from metrics.manifold_stats import manifold_statistics
+from metrics.manifold_stats import evaluate_at_k
 
 
 def compute_prdc(real_features, fake_features, nearest_k=5, tie='<', dtype='float32', num_gpus=1, progress=False,
                  return_per_sample=False):
     """{'precision', 'recall', 'density', 'coverage'} (floats) of fake [M, d] vs real [N, d] features."""
-    stats = manifold_statistics(real_features, fake_features, [nearest_k], strict=_strict(tie), dtype=dtype,
-                                num_gpus=num_gpus, progress=progress)
-    result = prdc_from_statistics(stats)
-    if return_per_sample:
-        result['per_sample'] = stats
-    return result
+    return evaluate_at_k(prdc_from_statistics, real_features, fake_features, nearest_k, tie, dtype, num_gpus,
+                         progress, return_per_sample)
 
 
 def prdc_from_statistics(stats, k_index=0):
@@ -29,9 +25,3 @@ def prdc_from_statistics(stats, k_index=0):
             'recall': float(stats['real_in_fake'][:, k_index].mean()),
             'density': float(stats['fake_count'][:, k_index].sum() / (k * len(stats['fake_count']))),
             'coverage': float(stats['real_covered'][:, k_index].mean())}
-
-
-def _strict(tie):
-    if tie not in ('<', '<='):
-        raise ValueError("tie must be '<' (prdc) or '<=' (official P&R), got %r" % (tie,))
-    return tie == '<'

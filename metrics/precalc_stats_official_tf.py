@@ -12,20 +12,17 @@ if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from metrics import fid_official_tf  # noqa: E402
+from metrics.cli_options import add_inception_options, apply_gpu_choice  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('folder', help='folder of PNG/JPEG images')
     parser.add_argument('output', help='statistics file to write (.npz)')
-    parser.add_argument('--batch_size', type=int, default=100)
+    add_inception_options(parser, batch_size=100)
     parser.add_argument('--keep_remainder', action='store_true', help='use all images (TTUR drops N mod batch)')
-    parser.add_argument('--gpu', default=None, help='CUDA_VISIBLE_DEVICES to use ("" = CPU)')
-    parser.add_argument('-i', '--inception', default=None, help='path of classify_image_graph_def.pb')
-    parser.add_argument('--quiet', action='store_true', help='no progress bar')
     args = parser.parse_args(argv)
-    if args.gpu is not None:
-        os.environ['CUDA_VISIBLE_DEVICES'] = args.gpu
+    apply_gpu_choice(args)
     from metrics.inception_graph import InceptionNet
     try:
         mu, sigma, _ = fid_official_tf.statistics_of_path(args.folder, lambda: InceptionNet(args.inception),

@@ -1,5 +1,4 @@
 """precision_recall.py against independent NumPy computations, its input checks and device splitting."""
-import os
 import subprocess
 import sys
 import textwrap

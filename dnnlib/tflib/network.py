@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from dnnlib.tflib.tfutil import compute_devices, disable_tf32, split_rows
+from dnnlib.tflib.tfutil import compute_devices, device_part, disable_tf32
 from dnnlib.util import EasyDict
 
 disable_tf32()
@@ -261,8 +261,7 @@ class Network:
                     if len(devices) == 1:
                         part = list(inputs)
                     else:
-                        begin = (num // len(devices)) * i + tf.minimum(i, num % len(devices))
-                        end = begin + num // len(devices) + tf.cast(i < num % len(devices), tf.int32)
+                        begin, end = device_part(num, i, len(devices))
                         part = [x[begin:end] for x in inputs]
                     out = module(*apply(input_transform, part), **dynamic_kwargs)
                     out = list(out) if isinstance(out, (list, tuple)) else [out]

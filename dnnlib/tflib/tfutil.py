@@ -1,5 +1,4 @@
 """TensorFlow helpers of the official dnnlib.tflib that the metrics use, in TF2."""
-import numpy as np
 import tensorflow as tf
 
 
@@ -36,23 +35,17 @@ def compute_devices(num_gpus):
     return [devices[i % len(devices)].name for i in range(int(num_gpus))]
 
 
-def split_rows(num_rows, parts):
-    """(begin, end) of `parts` contiguous, nearly equal row ranges; the first num_rows % parts get one more."""
-    base, extra = divmod(int(num_rows), parts)
-    bounds, begin = [], 0
-    for i in range(parts):
-        end = begin + base + (1 if i < extra else 0)
-        bounds.append((begin, end))
-        begin = end
-    return bounds
+def device_part(num_rows, part, parts):
+    """(begin, end) int32 tensors of the `part`-th of `parts` contiguous, nearly equal row ranges.
+
+    Traceable; the first num_rows % parts ranges get one more row, so any num_rows works
+    (the official tf.split needed num_rows % parts == 0).
+    """
+    base, extra = num_rows // parts, num_rows % parts
+    begin = base * part + tf.minimum(part, extra)
+    return begin, begin + base + tf.cast(part < extra, tf.int32)
 
 
 def disable_tf32():
     """Use true float32 matmuls/convolutions on Ampere+ GPUs (TF1 on a V100 had no TF32)."""
     tf.config.experimental.enable_tensor_float_32_execution(False)
-
-
-def finite_or_raise(array, what):
-    """Raise ValueError if a numpy array has NaN/inf values."""
-    if not np.all(np.isfinite(array)):
-        raise ValueError('%s contains NaN or inf values' % what)
