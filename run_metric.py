@@ -82,6 +82,9 @@ def check_args(args):
         raise ValueError('give only one of --fake_dir, --fake_features')
     if not reals:
         raise ValueError('no real data: give --data_dir, --real_dir or --real_features (or no arguments for the demo)')
+    if (args.fake_dir or args.fake_features) and args.truncation_sweep:
+        raise ValueError('--truncation_sweep samples a generator; it cannot be combined with --fake_dir / '
+                         '--fake_features (use --network to sweep your own StyleGAN pickle)')
     if not (args.fake_dir or args.fake_features) and not (args.truncation_sweep or args.realism_score):
         raise ValueError('nothing to do: add --truncation_sweep and/or --realism_score, or give --fake_dir / '
                          '--fake_features to evaluate a set of generated images')
@@ -174,6 +177,7 @@ def run_experiments(args):
 def evaluate_fake_set(args, cfg, reals, feature_net):
     """P&R (and realism) of a given set of generated images or features against the reals."""
     import precision_recall
+    import utils
     from datasets.feature_files import load_features, save_features
     from experiments import extra_metrics, stylegan_realism
     from experiments.real_features import CachedImageFeatures
@@ -217,7 +221,8 @@ def evaluate_fake_set(args, cfg, reals, feature_net):
         highest, lowest = stylegan_realism.extremes(scores, count)
         out['realism'] = {'scores_highest': scores[highest].tolist(), 'scores_lowest': scores[lowest].tolist(),
                           'score_mean': float(scores.mean())}
-        np.save(os.path.join(args.save_path, 'realism_scores.npy'), scores)
+        with utils.atomic_output(os.path.join(args.save_path, 'realism_scores.npy'), 'wb') as f:
+            np.save(f, scores)
         if fakes is not None:
             result_dir = os.path.join(args.save_path, 'realism')
             out['realism']['grid'] = stylegan_realism.save_extremes(result_dir, scores, highest, lowest, fakes.load)

@@ -83,21 +83,23 @@ class DistanceBlock:
         with tf.device(self.devices[0]):
             return tf.concat(parts, axis=1)
 
-    def prepare(self, features, chunk_rows=4096):
+    def prepare(self, features, chunk_rows=4096, keep=True):
         """features [n, d] (float32, or float64 for a float64 block) -> (tensor in the block dtype, norms [n]).
 
         Converted in chunks so that no [n, d] temporary exists beside the result.
         Inputs are rounded to the block dtype (as feeding the official float16
-        placeholders did).
+        placeholders did). keep=False returns (None, norms) without keeping the copy.
         """
         xs, norms = [], []
         for begin in range(0, max(len(features), 1), chunk_rows):
             x = tf.cast(tf.convert_to_tensor(features[begin:begin + chunk_rows]), self.tf_dtype)
-            xs.append(x)
+            if keep:
+                xs.append(x)
             norms.append(squared_norms(x))
-        if len(xs) == 1:
-            return xs[0], norms[0]
-        return tf.concat(xs, 0), tf.concat(norms, 0)
+        norms = norms[0] if len(norms) == 1 else tf.concat(norms, 0)
+        if not keep:
+            return None, norms
+        return (xs[0] if len(xs) == 1 else tf.concat(xs, 0)), norms
 
     def pairwise_distances(self, U, V):
         """Squared distances between U [n, d] and V [m, d] as a numpy array [n, m] in the block dtype."""

@@ -97,19 +97,32 @@ def _kernels(block):
     return kernels
 
 
-class PreparedFeatures:
-    """Features converted once to the block dtype, with squared norms, for repeated blocking.
+RESIDENT_BYTES_LIMIT = 2 << 30  # feature sets up to this size get a device copy; larger ones are streamed
 
-    Holds one copy of the features [n, d] in the block dtype (float16 halves it).
+
+class PreparedFeatures:
+    """Features in the block dtype, with squared norms, for repeated blocking.
+
+    A set of at most RESIDENT_BYTES_LIMIT bytes is converted once and kept as a tensor
+    (one copy, on the device: fastest). A larger set stays in host memory and each block's
+    rows are converted when used, so extra memory stays bounded by the batch sizes. Both
+    give the same values.
     """
 
-    def __init__(self, block, features):
-        self.x, self.norms = block.prepare(features)
+    def __init__(self, block, features, resident=None):
         self.n = int(features.shape[0])
+        self.block = block
+        if resident is None:
+            resident = features.shape[0] * features.shape[1] * block.tf_dtype.size <= RESIDENT_BYTES_LIMIT
+        self.resident = resident
+        self.x, self.norms = block.prepare(features, keep=resident)
+        self.host = None if resident else features
 
     def rows(self, begin, end):
         """(features, squared norms) of rows begin..end-1."""
-        return self.x[begin:end], self.norms[begin:end]
+        if self.resident:
+            return self.x[begin:end], self.norms[begin:end]
+        return tf.cast(tf.convert_to_tensor(self.host[begin:end]), self.block.tf_dtype), self.norms[begin:end]
 
 
 def _prepared(block, features):

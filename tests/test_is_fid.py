@@ -260,6 +260,10 @@ def test_command_lines(tmp_path, graph_file, net):
         expected = fid.calculate_frechet_distance(expected_mu, expected_sigma, mu2, sigma2)
     np.testing.assert_allclose(value, expected, rtol=1e-4)
     assert float(mixed.stdout.split('FID:')[1].split()[0]) == pytest.approx(value, rel=1e-9)
+    fid.save_statistics(str(tmp_path / 'b.npz'), mu2, sigma2)
+    both = run_script('fid_official_tf.py', str(tmp_path / 'a.npz'), str(tmp_path / 'b.npz'), '--quiet')
+    assert both.returncode == 0, both.stderr[-2000:]
+    assert float(both.stdout.split('FID:')[1].split()[0]) == pytest.approx(value, rel=1e-4)
     assert 'KID:' in folders.stdout
     result = run_script('inception_score_official_tf.py', str(tmp_path / 'b'), '--splits', '2', '-i', graph_file,
                         '--quiet')
@@ -270,3 +274,21 @@ def test_command_lines(tmp_path, graph_file, net):
     (tmp_path / 'empty').mkdir()
     result = run_script('fid_official_tf.py', str(tmp_path / 'empty'), str(tmp_path / 'a.npz'), '-i', graph_file)
     assert result.returncode == 2 and 'no PNG or JPEG images' in result.stderr
+
+
+def test_graph_is_fetched_from_the_tgz_with_open_url(tmp_path, graph_file):
+    import tarfile
+    from metrics import inception_graph
+    archive = tmp_path / 'inception-2015-12-05.tgz'
+    with tarfile.open(str(archive), 'w:gz') as tar:
+        tar.add(graph_file, arcname='classify_image_graph_def.pb')
+        tar.add(graph_file, arcname='imagenet_synset_to_human_label_map.txt')
+    model_dir = tmp_path / 'model'
+    path = inception_graph.graph_path(str(model_dir), url='file://' + str(archive))
+    assert open(path, 'rb').read() == open(graph_file, 'rb').read()
+    assert sorted(os.listdir(str(model_dir))) == ['classify_image_graph_def.pb']
+    empty = tmp_path / 'empty.tgz'
+    with tarfile.open(str(empty), 'w:gz') as tar:
+        tar.add(graph_file, arcname='something_else.pb')
+    with pytest.raises(InceptionGraphError, match='has no classify_image_graph_def.pb'):
+        inception_graph.graph_path(str(tmp_path / 'model2'), url='file://' + str(empty))

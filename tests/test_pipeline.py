@@ -173,6 +173,7 @@ def test_bad_inputs_give_clear_messages(assets, tmp_path):
         (['--data_dir', str(empty), '-t'], 'no \\*.tfrecords files'),
         (['--data_dir', assets['tfrecords']], 'nothing to do'),
         (['--real_dir', assets['folder'], '--data_dir', assets['tfrecords'], '-t'], 'only one of'),
+        (['--real_dir', assets['folder'], '--fake_dir', assets['folder'], '-t'], 'cannot be combined'),
     ]
     for args, message in cases:
         result = run_metric(*args, *common(assets, tmp_path / 'o'), cwd=tmp_path)

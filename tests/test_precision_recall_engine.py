@@ -171,3 +171,19 @@ def test_num_gpus_splits_columns_over_logical_devices_even_when_uneven():
     result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith('OK')
+
+
+def test_streamed_feature_sets_give_identical_results(monkeypatch):
+    """Sets above RESIDENT_BYTES_LIMIT stay in host memory and are converted per block: same answers."""
+    import metrics.knn as knn
+    rs = np.random.RandomState(11)
+    ref = rs.randn(300, 20).astype(np.float32)
+    evl = rs.randn(260, 20).astype(np.float32)
+    resident = pr.knn_precision_recall_details(ref, evl, [1, 3], 64, 100, realism=True, neighbors=True,
+                                               verbose=False)
+    monkeypatch.setattr(knn, 'RESIDENT_BYTES_LIMIT', 1000)
+    assert not knn.PreparedFeatures(pr.DistanceBlock(20), ref).resident
+    streamed = pr.knn_precision_recall_details(ref, evl, [1, 3], 64, 100, realism=True, neighbors=True,
+                                               verbose=False)
+    for key, value in resident.items():
+        np.testing.assert_array_equal(streamed[key], value, err_msg=key)
