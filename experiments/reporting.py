@@ -1,6 +1,5 @@
 """Result files: PNG images, realism grid, precision/recall plot, summary table."""
 import io
-import os
 
 import numpy as np
 import PIL.Image
@@ -62,8 +61,3 @@ def summary_table(rows):
     lines = ['%-16s %10s %10s' % ('truncation_psi', 'precision', 'recall')]
     lines += ['%-16g %10.3f %10.3f' % (psi, p, r) for psi, p, r in rows]
     return '\n'.join(lines)
-
-
-def ensure_dir(path):
-    os.makedirs(path, exist_ok=True)
-    return path

@@ -97,7 +97,7 @@ def _kernels(block):
     return kernels
 
 
-RESIDENT_BYTES_LIMIT = 2 << 30  # feature sets up to this size get a device copy; larger ones are streamed
+RESIDENT_BYTES_LIMIT = 8 << 30  # feature sets up to this size get a device copy; larger ones are streamed
 
 
 class PreparedFeatures:
