@@ -3,6 +3,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import dnnlib.tflib as tflib
+from datasets.batching import equal_shape_batches
 
 
 def features_of_images(feature_net, images, count, minibatch_size=8, num_gpus=1, progress=True, desc='features'):
@@ -10,27 +11,13 @@ def features_of_images(feature_net, images, count, minibatch_size=8, num_gpus=1,
 
     Consecutive images of equal size are batched by `minibatch_size` (the network resizes inside).
     """
-    dim = feature_net.output_shape[1]
-    out = np.zeros([count, dim], np.float32)
-    batch, filled = [], 0
+    out = np.zeros([count, feature_net.output_shape[1]], np.float32)
+    filled = 0
     with tqdm(total=count, desc=desc, disable=not progress, unit='img') as bar:
-        def flush():
-            nonlocal filled, batch
-            if batch:
-                out[filled:filled + len(batch)] = feature_net.run(np.stack(batch), num_gpus=num_gpus,
-                                                                  assume_frozen=True)
-                filled += len(batch)
-                bar.update(len(batch))
-                batch = []
-        for image in images:
-            if filled + len(batch) == count:
-                break
-            if batch and image.shape != batch[0].shape:
-                flush()
-            batch.append(image)
-            if len(batch) == minibatch_size:
-                flush()
-        flush()
+        for batch in equal_shape_batches(images, minibatch_size, limit=count):
+            out[filled:filled + len(batch)] = feature_net.run(batch, num_gpus=num_gpus, assume_frozen=True)
+            filled += len(batch)
+            bar.update(len(batch))
     if filled != count:
         raise ValueError('expected %d images, the source gave %d' % (count, filled))
     return out

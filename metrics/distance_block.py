@@ -103,6 +103,7 @@ class DistanceBlock:
 
     def pairwise_distances(self, U, V):
         """Squared distances between U [n, d] and V [m, d] as a numpy array [n, m] in the block dtype."""
-        u, norm_u = self.prepare(np.asarray(U, dtype=np.float32))
-        v, norm_v = self.prepare(np.asarray(V, dtype=np.float32))
+        host_dtype = np.float64 if self.dtype == 'float64' else np.float32
+        u, norm_u = self.prepare(np.asarray(U, dtype=host_dtype))
+        v, norm_v = self.prepare(np.asarray(V, dtype=host_dtype))
         return self.distances(u, norm_u, v, norm_v).numpy()

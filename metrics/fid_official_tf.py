@@ -13,6 +13,7 @@ KID: torch-fidelity's definition (polynomial kernel (x.y/d + 1)^3, 100 subsets o
 unbiased MMD^2, RandomState(2020)); returns mean and std over subsets.
 """
 import argparse
+import itertools
 import os
 import sys
 import warnings
@@ -68,13 +69,7 @@ def get_activations(images, inception, batch_size=50, keep_remainder=False, prog
                          'batch size or keep_remainder)' % (count, batch_size))
     if used < count:
         print('Note: using %d of %d images (TTUR drops the last %d = N mod batch_size)' % (used, count, count - used))
-
-    def first(n):
-        for i, image in enumerate(images):
-            if i == n:
-                return
-            yield image
-    act = inception.run_all(first(used), want='pool3', batch_size=batch_size, progress=progress, desc='FID',
+    act = inception.run_all(itertools.islice(images, used), want='pool3', batch_size=batch_size, progress=progress, desc='FID',
                             total=used)
     return act.astype(np.float64)
 

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from datasets.batching import equal_shape_batches
 from dnnlib import util
 
 INCEPTION_URL = 'http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz'
@@ -122,22 +123,12 @@ class InceptionNet:
 
     def run_all(self, images, want='pool3', batch_size=100, progress=True, desc='inception', total=None):
         """Outputs for an iterable of HxWx3 images (0..255); consecutive equal-size images are batched."""
-        outputs, batch = [], []
         if total is None and hasattr(images, '__len__'):
             total = len(images)
+        outputs = []
         with tqdm(total=total, desc=desc, disable=not progress, unit='img') as bar:
-            for image in images:
-                if batch and np.shape(image) != np.shape(batch[0]):
-                    outputs.append(self.run(np.stack(batch), want))
-                    bar.update(len(batch))
-                    batch = []
-                batch.append(image)
-                if len(batch) == batch_size:
-                    outputs.append(self.run(np.stack(batch), want))
-                    bar.update(len(batch))
-                    batch = []
-            if batch:
-                outputs.append(self.run(np.stack(batch), want))
+            for batch in equal_shape_batches(images, batch_size):
+                outputs.append(self.run(batch, want))
                 bar.update(len(batch))
         dim = FEATURE_DIM if want == 'pool3' else NUM_CLASSES
         return np.concatenate(outputs, axis=0) if outputs else np.zeros([0, dim], np.float32)
