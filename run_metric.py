@@ -34,8 +34,15 @@ def parse_args(argv):
     g.add_argument('--real_features', help='.npz/.npy of real features [N, d] (instead of images)')
     g.add_argument('--fake_dir', help='folder of generated PNG/JPEG images: evaluate them instead of a generator')
     g.add_argument('--fake_features', help='.npz/.npy of generated features [M, d]')
-    g.add_argument('--network', default=None, help='StyleGAN pickle path or URL (default: the official FFHQ-1024)')
-    g.add_argument('--feature_network', default=None, help='VGG16 pickle path or URL (default: the official vgg16.pkl)')
+    g.add_argument('--network', default=None, help='StyleGAN pickle path or URL (default: the official FFHQ-1024, '
+                                                    'from the first of its published locations that answers)')
+    g.add_argument('--feature_network', default=None,
+                   help='VGG16 feature network: a vgg16.pkl-format pickle or NVIDIA\'s TorchScript vgg16.pt, path or '
+                        'URL (default: the official vgg16.pkl, then its mirrors, then vgg16.pt)')
+    g.add_argument('--trust_pickle_code', action='store_true',
+                   help='run the Python code stored inside the network pickles (exactly as the official TF1 code '
+                        'does) instead of the safe TF2 rebuild. DANGEROUS with untrusted files: the code runs with '
+                        'your rights. Check agreement first: python -m networks.check_pickle FILE --trust_pickle_code')
     g = p.add_argument_group('settings (official defaults)')
     g.add_argument('--num_images', type=int, default=None,
                    help='real and generated images per evaluation (default 50000; with --fake_dir/--fake_features: '
@@ -62,7 +69,10 @@ def parse_args(argv):
     g.add_argument('--save_path', default='results', help='output folder (default ./results)')
     g.add_argument('--cache_dir', default=os.path.join(BASE_PATH, '_cache'),
                    help='downloads and real-feature cache (default: _cache beside this script)')
-    g.add_argument('--no_feature_cache', action='store_true', help='do not read or write cached real features')
+    g.add_argument('--no_feature_cache', action='store_true', help='do not read or write cached image features')
+    g.add_argument('--clear_cache', action='store_true',
+                   help='remove cached features, saved network sources and downloads from --cache_dir first '
+                        '(alone: clear and exit)')
     g.add_argument('--save_features', action='store_true', help='also save the features used, under features/')
     g.add_argument('--quiet', action='store_true', help='no progress bars')
     g.add_argument('--demo', action='store_true', help='run the embedded feature-space demo')
@@ -100,11 +110,17 @@ def check_args(args):
 
 def make_config(args):
     from dnnlib import EasyDict
-    return EasyDict(num_images=args.num_images or 50000, minibatch_size=args.minibatch_size, num_gpus=args.num_gpus,
+    fake_set = bool(args.fake_dir or args.fake_features)
+    return EasyDict(num_images=args.num_images if fake_set else (args.num_images or 50000),
+                    minibatch_size=args.minibatch_size, num_gpus=args.num_gpus,
                     random_seed=args.random_seed, realism_seed=args.realism_seed, truncations=args.truncations,
                     truncation=1.0, num_gen_images=args.num_gen_images, show_n_images=args.show_n_images,
                     nhood_sizes=args.nhood_sizes, dtype=args.dtype, save_path=args.save_path,
-                    progress=not args.quiet, bootstrap=args.bootstrap, extra_k=args.prdc)
+                    progress=not args.quiet, bootstrap=args.bootstrap, extra_k=args.prdc,
+                    fake_dir=args.fake_dir, fake_features=args.fake_features, realism_score=args.realism_score,
+                    ms_ssim=args.ms_ssim, ms_ssim_filter_size=args.ms_ssim_filter_size,
+                    save_features=args.save_features, trust_pickle_code=args.trust_pickle_code,
+                    feature_cache_dir=None if args.no_feature_cache else os.path.join(args.cache_dir, 'features'))
 
 
 def open_images(path, kind):
@@ -124,6 +140,12 @@ def real_features_source(args, feature_net_loader):
                                progress=not args.quiet)
 
 
+def network_record(net):
+    """What results.json records of a network: where it came from, how it is evaluated, its fingerprint."""
+    return {'name': net.name, 'build_func_name': net.build_func_name, 'source': getattr(net, 'source', None),
+            'load_path': getattr(net, 'load_path', None), 'fingerprint': net.fingerprint()}
+
+
 def run_experiments(args):
     import utils
     from experiments.real_features import RealStream
@@ -135,8 +157,11 @@ def run_experiments(args):
 
     def feature_net():
         if 'vgg' not in loaded:
-            loaded['vgg'] = utils.initialize_feature_extractor(args.feature_network or utils.VGG16_URL, args.cache_dir)
+            loaded['vgg'] = utils.initialize_feature_extractor(args.feature_network or utils.VGG16_SOURCES,
+                                                               args.cache_dir, trust_code=args.trust_pickle_code,
+                                                               verbose=not args.quiet)
             print('Feature network: %s, %d features' % (loaded['vgg'].name, loaded['vgg'].output_shape[1]))
+            results.setdefault('networks', {})['feature_network'] = network_record(loaded['vgg'])
         return loaded['vgg']
 
     utils.init_tf(args.random_seed)
@@ -144,10 +169,13 @@ def run_experiments(args):
     features_dir = os.path.join(args.save_path, 'features')
 
     if args.fake_dir or args.fake_features:
-        results['evaluation'] = evaluate_fake_set(args, cfg, reals, feature_net)
+        from experiments.fake_set import evaluate_fake_set
+        results['evaluation'] = evaluate_fake_set(cfg, reals, feature_net)
     else:
-        Gs = utils.initialize_stylegan(args.network or utils.STYLEGAN_FFHQ_URL, args.cache_dir)
+        Gs = utils.initialize_stylegan(args.network or utils.STYLEGAN_FFHQ_SOURCES, args.cache_dir,
+                                       trust_code=args.trust_pickle_code, verbose=not args.quiet)
         print('Generator: %s, latents %s, images %s' % (Gs.name, Gs.input_shape, Gs.output_shape))
+        results.setdefault('networks', {})['generator'] = network_record(Gs)
         stream = RealStream(reals)  # one reader shared by both experiments, realism first (official order)
         if args.realism_score:
             from experiments.stylegan_realism import run_stylegan_realism
@@ -174,61 +202,6 @@ def run_experiments(args):
     return results
 
 
-def evaluate_fake_set(args, cfg, reals, feature_net):
-    """P&R (and realism) of a given set of generated images or features against the reals."""
-    import precision_recall
-    import utils
-    from datasets.feature_files import load_features, save_features
-    from experiments import extra_metrics, stylegan_realism
-    from experiments.real_features import CachedImageFeatures
-    num_real = args.num_images or reals.num_images
-    ref = reals.window(0, num_real)
-    if args.fake_features:
-        fakes, evl = None, load_features(args.fake_features)
-    else:
-        fakes = open_images(args.fake_dir, 'folder')
-        cache = None if args.no_feature_cache else os.path.join(args.cache_dir, 'features')
-        store = CachedImageFeatures(fakes, feature_net(), args.minibatch_size, args.num_gpus, cache, not args.quiet)
-        evl = store.window(0, fakes.num_images)
-    if args.num_images:
-        evl = evl[:args.num_images]
-    state = precision_recall.knn_precision_recall_details(ref, evl, nhood_sizes=cfg.nhood_sizes,
-                                                          num_gpus=cfg.num_gpus, dtype=cfg.dtype,
-                                                          progress=cfg.progress)
-    out = {'num_real': len(ref), 'num_fake': len(evl), 'nhood_sizes': list(cfg.nhood_sizes),
-           'precision': state['precision'].tolist(), 'recall': state['recall'].tolist()}
-    for k, p, r in zip(cfg.nhood_sizes, state['precision'], state['recall']):
-        print('k=%d  Precision: %0.3f  Recall: %0.3f' % (k, p, r))
-    if cfg.bootstrap:
-        out['bootstrap'] = extra_metrics.official_bootstrap(state, cfg.bootstrap)
-        for name, ci in out['bootstrap'].items():
-            print('%s %.3f, %d%% interval [%.3f, %.3f]' % (name, ci['value'], round(100 * ci['confidence']),
-                                                         ci['low'], ci['high']))
-    if cfg.extra_k:
-        out['extras'] = extra_metrics.manifold_extras(ref, evl, cfg.extra_k, cfg.bootstrap, cfg.num_gpus,
-                                                      cfg.progress)
-        print('\n'.join(extra_metrics.describe(out['extras'])))
-    if args.ms_ssim:
-        from metrics.ms_ssim import ms_ssim_diversity
-        images = np.stack([image.transpose(1, 2, 0) for image in fakes.iterate()])
-        out['ms_ssim'] = ms_ssim_diversity(images, filter_size=args.ms_ssim_filter_size)
-        print('MS-SSIM diversity: %.4f' % out['ms_ssim']['mean'])
-    if args.save_features:
-        save_features(os.path.join(args.save_path, 'features', 'evaluation.npz'), evl, ref_features=ref)
-    if args.realism_score:
-        scores = stylegan_realism.realism_scores(ref, evl, cfg.num_gpus, cfg.dtype, cfg.progress)
-        count = min(cfg.show_n_images, len(scores))
-        highest, lowest = stylegan_realism.extremes(scores, count)
-        out['realism'] = {'scores_highest': scores[highest].tolist(), 'scores_lowest': scores[lowest].tolist(),
-                          'score_mean': float(scores.mean())}
-        with utils.atomic_output(os.path.join(args.save_path, 'realism_scores.npy'), 'wb') as f:
-            np.save(f, scores)
-        if fakes is not None:
-            result_dir = os.path.join(args.save_path, 'realism')
-            out['realism']['grid'] = stylegan_realism.save_extremes(result_dir, scores, highest, lowest, fakes.load)
-    return out
-
-
 def peak_gpu_memory_gb():
     import tensorflow as tf
     if not tf.config.list_physical_devices('GPU'):
@@ -240,6 +213,12 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     nothing_given = not any([args.data_dir, args.real_dir, args.real_features, args.fake_dir, args.fake_features,
                              args.truncation_sweep, args.realism_score])
+    if args.clear_cache:
+        from experiments.feature_cache import clear_cache
+        removed = clear_cache(args.cache_dir)
+        print('Cleared %d cache entries from %s' % (len(removed), args.cache_dir))
+        if nothing_given:
+            return 0
     if args.demo or nothing_given:
         from experiments import feature_space_demo
         print('No data given: running the embedded feature-space truncation sweep (no downloads).')

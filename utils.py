@@ -17,6 +17,7 @@ def atomic_output(path, mode='w'):
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix='.tmp_' + os.path.basename(path) + '.', dir=folder)
     try:
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the file the normal permissions
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
@@ -26,6 +27,13 @@ def atomic_output(path, mode='w'):
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+def current_umask():
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save_truncation_txt(path, rows):
@@ -46,9 +54,36 @@ def save_json(path, obj):
 
 BASE_PATH = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CACHE_DIR = os.path.join(BASE_PATH, '_cache')
-# Google Drive copies the official code downloads (utils.py of kynkaat/improved-precision-and-recall-metric).
-STYLEGAN_FFHQ_URL = 'https://drive.google.com/uc?id=1zwhFLIvQYyNVOwQCLAhIJHmN7sjvAM84'  # karras2019stylegan-ffhq-1024x1024.pkl
-VGG16_URL = 'https://drive.google.com/uc?id=1fk6r8vetqpRShtEODXm9maDytbMkHLfa'  # vgg16.pkl
+
+
+class NetworkSource:
+    """One published location of a network file: url, sha256/size where published, and where it is documented."""
+
+    def __init__(self, url, where, sha256=None, size=None):
+        self.url, self.where, self.sha256, self.size = url, where, sha256, size
+
+
+# Tried in this order; the next is tried when one answers with Google Drive's quota page, an error page or an
+# HTTP error. The official code's own Google Drive copy comes first.
+STYLEGAN_FFHQ_SOURCES = (
+    NetworkSource('https://drive.google.com/uc?id=1zwhFLIvQYyNVOwQCLAhIJHmN7sjvAM84',
+                  'Google Drive, kynkaat/improved-precision-and-recall-metric utils.py'),
+    NetworkSource('https://drive.google.com/uc?id=1MEGjdvVpUsu1jB4zrXZN7Y4kBBOzizDQ',
+                  'Google Drive, NVlabs/stylegan README.md and pretrained_example.py'),
+)
+VGG16_SOURCES = (
+    NetworkSource('https://drive.google.com/uc?id=1fk6r8vetqpRShtEODXm9maDytbMkHLfa',
+                  'Google Drive, kynkaat/improved-precision-and-recall-metric utils.py (3-tuple pickle)'),
+    NetworkSource('https://nvlabs-fi-cdn.nvidia.com/stylegan/networks/metrics/vgg16.pkl',
+                  'NVIDIA CDN, NVlabs/stylegan2 metrics/precision_recall.py (single-network pickle)'),
+    NetworkSource('https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada/pretrained/metrics/vgg16.pkl',
+                  'NVIDIA CDN, NVlabs/stylegan2-ada metrics/precision_recall.py (single-network pickle)'),
+    NetworkSource('https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/vgg16.pt',
+                  'NVIDIA CDN, NVlabs/stylegan2-ada-pytorch metrics/precision_recall.py (TorchScript)',
+                  sha256='b437eb095feaeb0b83eb3fa11200ebca4548ee39a07fb944a417ddc516cc07c3'),
+)
+STYLEGAN_FFHQ_URL = STYLEGAN_FFHQ_SOURCES[0].url  # karras2019stylegan-ffhq-1024x1024.pkl
+VGG16_URL = VGG16_SOURCES[0].url  # vgg16.pkl
 
 
 def init_tf(random_seed=1234):
@@ -59,23 +94,110 @@ def init_tf(random_seed=1234):
     tf.random.set_seed(np.random.randint(1 << 31))
 
 
-def _load_pickled(url_or_path, cache_dir, what):
+def _check_network_file(path):
+    """Raise unless `path` is a complete network file (a parsable dnnlib pickle or TorchScript archive)."""
+    from networks import loading
+    from dnnlib.tflib.safe_pickle import read_network_states
+    with open(path, 'rb') as f:
+        if loading.is_zip(f):
+            from dnnlib import torchscript
+            torchscript.read_torchscript(f)
+        else:
+            read_network_states(f.read())
+
+
+def open_network(sources, cache_dir=DEFAULT_CACHE_DIR, verbose=True):
+    """Open the first source that delivers a complete file -> (binary file, the NetworkSource used).
+
+    sources: a local path or URL (str) or a sequence of NetworkSource, tried in order.
+    """
     from dnnlib import util
-    from dnnlib.tflib import load_network_pkl
-    with util.open_url(url_or_path, cache_dir=cache_dir) as f:
-        nets = load_network_pkl(f)
-    if isinstance(nets, tuple):
-        if len(nets) != 3:
-            raise ValueError('%s: expected a 3-tuple pickle (as the official file), got %d items' % (what, len(nets)))
-        return nets[2]
-    return nets
+    if isinstance(sources, str):
+        sources = [NetworkSource(sources, 'given on the command line')]
+    failures = []
+    for source in sources:
+        try:
+            f = util.open_url(source.url, cache_dir=cache_dir, verbose=verbose, expected_sha256=source.sha256,
+                              expected_size=source.size, validate=_check_network_file)
+        except util.DownloadError as e:
+            failures.append('%s: %s' % (source.url, e))
+            if len(sources) > 1:
+                print('Could not get %s (%s)%s' % (source.url, e, '; trying the next source' if
+                                                   source is not sources[-1] else ''))
+            continue
+        if len(sources) > 1 or util.is_url(source.url):
+            print('Network source: %s [%s]' % (source.url, source.where))
+        return f, source
+    raise util.DownloadError('no source could deliver the file:\n  ' + '\n  '.join(failures))
 
 
-def initialize_stylegan(url_or_path=STYLEGAN_FFHQ_URL, cache_dir=DEFAULT_CACHE_DIR):
-    """The official FFHQ-1024 StyleGAN `Gs` (third item of the (G, D, Gs) pickle), from a URL or local path."""
-    return _load_pickled(url_or_path, cache_dir, 'StyleGAN pickle')
+def load_network(sources, kind, cache_dir=DEFAULT_CACHE_DIR, trust_code=False, verbose=True):
+    """The network of `kind` ('generator' or 'feature network') from the first working source.
+
+    Returns the network with `.source` (url or path used) and `.load_path` set. A cached
+    download that turns out unreadable is removed and named in the error, so a rerun fetches it again.
+    """
+    from dnnlib import util
+    from networks import loading
+    f, source = open_network(sources, cache_dir, verbose)
+    what = {'generator': 'StyleGAN pickle', 'feature network': 'feature network file'}.get(kind, kind)
+    with f:
+        cached = getattr(f, 'name', None) if util.is_url(source.url) else None
+        try:
+            nets = loading.load_network_file(f, trust_code=trust_code)
+        except util.CorruptFileError as e:
+            if cached and os.path.isfile(cached):
+                os.remove(cached)
+                raise type(e)('%s: %s (this cached copy was removed; run again to download it anew)'
+                              % (cached, e)) from e
+            raise type(e)('%s: %s' % (source.url, e)) from e
+        net = loading.pick_network(nets, kind, '%s %s' % (what, source.url))
+    net.source = source.url
+    _note_network(net, cache_dir, verbose)
+    return net
 
 
-def initialize_feature_extractor(url_or_path=VGG16_URL, cache_dir=DEFAULT_CACHE_DIR):
-    """The VGG-16 feature network (third item of the official vgg16.pkl; a single-network pickle also works)."""
-    return _load_pickled(url_or_path, cache_dir, 'VGG16 pickle')
+_NOTED = set()
+
+
+def _note_network(net, cache_dir, verbose):
+    """Once per network and run: print the layout mapping, save source + layout, point to the check tool."""
+    from networks import loading
+    from dnnlib.tflib.safe_pickle import is_verified_source
+    key = (net.fingerprint(), getattr(net, 'load_path', ''))
+    if key in _NOTED:
+        return
+    _NOTED.add(key)
+    state = getattr(net, 'state', net)
+    if verbose:
+        print('%s %r (%s, %s):' % (net.kind.capitalize(), net.name, net.build_func_name,
+                                   getattr(net, 'load_path', loading.SAFE_REBUILD)))
+        print('\n'.join(loading.describe_layout(net)))
+    if cache_dir is None:
+        return
+    try:
+        src_path, layout_path, new = loading.save_network_notes(net, os.path.join(cache_dir, 'network_sources'))
+    except OSError as e:
+        print('Note: could not save the network source beside the cache (%s)' % e)
+        return
+    if verbose:
+        print('Stored build source and layout: %s, %s' % (src_path, layout_path))
+    if new and not is_verified_source(state):
+        print('This network\'s stored source is not one this project has verified; to check that the TF2 rebuild '
+              'computes what it computes, run: python -m networks.check_pickle %s --trust_pickle_code'
+              % getattr(net, 'source', '<file>'))
+
+
+def initialize_stylegan(url_or_path=STYLEGAN_FFHQ_SOURCES, cache_dir=DEFAULT_CACHE_DIR, trust_code=False,
+                        verbose=True):
+    """The official FFHQ-1024 StyleGAN `Gs` (third item of the (G, D, Gs) pickle), from a URL, path or sources."""
+    return load_network(url_or_path, 'generator', cache_dir, trust_code, verbose)
+
+
+def initialize_feature_extractor(url_or_path=VGG16_SOURCES, cache_dir=DEFAULT_CACHE_DIR, trust_code=False,
+                                 verbose=True):
+    """The VGG-16 feature network: official vgg16.pkl (3-tuple or single network) or TorchScript vgg16.pt.
+
+    Returns an object with .run(images [N, 3, H, W] 0..255, minibatch_size=...) -> [N, F] float32.
+    """
+    return load_network(url_or_path, 'feature network', cache_dir, trust_code, verbose)

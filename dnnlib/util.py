@@ -42,6 +42,14 @@ class DownloadError(IOError):
     """A URL could not be downloaded completely and correctly."""
 
 
+class CorruptFileError(ValueError):
+    """A file is truncated or damaged (as opposed to readable but unsupported): a cached copy should be re-fetched."""
+
+
+class DownloadRefused(DownloadError):
+    """The server answered with a page instead of the file (e.g. Google Drive's quota page): retrying won't help."""
+
+
 def is_url(obj):
     """True for http(s)/file URL strings."""
     if not isinstance(obj, str) or '://' not in obj:
@@ -75,7 +83,7 @@ def sha256_of_file(path, chunk=1 << 20):
 
 
 def open_url(url, cache_dir=None, num_attempts=10, verbose=True, expected_sha256=None, expected_size=None,
-             timeout=60):
+             timeout=60, validate=None):
     """Open `url` (http/https/file URL or a local path) as a binary file object.
 
     Args:
@@ -83,7 +91,12 @@ def open_url(url, cache_dir=None, num_attempts=10, verbose=True, expected_sha256
             None keeps the data in memory only.
         num_attempts: tries before giving up (connection drops, incomplete bodies).
         expected_sha256, expected_size: verified before the file is accepted.
+        validate: None or callable(path) that raises when the downloaded file is not a complete
+            file of its kind (e.g. a pickle that does not parse); run on every download before it
+            enters the cache, so a body of unknown length that was cut short is never cached.
+        verbose: progress bar and retry messages.
     Raises:
+        DownloadRefused when the server answers with a page instead of the file (not retried);
         DownloadError when every attempt failed or the data does not verify.
     """
     if not is_url(url):
@@ -102,7 +115,7 @@ def open_url(url, cache_dir=None, num_attempts=10, verbose=True, expected_sha256
 
     folder = cache_dir if cache_dir is not None else tempfile.gettempdir()
     os.makedirs(folder, exist_ok=True)
-    path, name = _download(url, folder, num_attempts, verbose, expected_sha256, expected_size, timeout)
+    path, name = _download(url, folder, num_attempts, verbose, expected_sha256, expected_size, timeout, validate)
     if cache_dir is None:
         with open(path, 'rb') as f:
             data = f.read()
@@ -121,7 +134,7 @@ def _verify_file(path, expected_sha256, expected_size):
         raise DownloadError('%s: sha256 does not match %s' % (path, expected_sha256))
 
 
-def _download(url, folder, num_attempts, verbose, expected_sha256, expected_size, timeout):
+def _download(url, folder, num_attempts, verbose, expected_sha256, expected_size, timeout, validate=None):
     """Stream `url` into a verified temporary file in `folder`; returns (temp path, file name).
 
     A temporary file that is not returned (failed attempt, bad checksum,
@@ -136,11 +149,18 @@ def _download(url, folder, num_attempts, verbose, expected_sha256, expected_size
                 with os.fdopen(fd, 'wb') as f:
                     url, name = _stream_once(session, url, f, verbose, timeout)
                 _verify_file(tmp, expected_sha256, expected_size)
+                if validate is not None:
+                    try:
+                        validate(tmp)
+                    except Exception as e:  # the validator names what is wrong; the file is incomplete or not it
+                        raise DownloadError('the downloaded file is not complete or not the expected kind: %s' % e)
                 complete = True
                 return tmp, name
             except _FollowLink as follow:
                 url = follow.url
                 last_error = follow
+            except DownloadRefused:
+                raise
             except (requests.RequestException, DownloadError, OSError) as e:
                 last_error = e
                 if verbose:
@@ -161,6 +181,8 @@ class _FollowLink(Exception):
 def _stream_once(session, url, f, verbose, timeout):
     """Write the body of one GET into f; returns (url, file name) or raises."""
     with session.get(url, stream=True, timeout=timeout) as res:
+        if 400 <= res.status_code < 500 and res.status_code not in (408, 429):
+            raise DownloadRefused('%s answered HTTP %d %s' % (url, res.status_code, res.reason))
         res.raise_for_status()
         content_type = res.headers.get('Content-Type', '')
         if 'text/html' in content_type:
@@ -187,7 +209,7 @@ def _stream_once(session, url, f, verbose, timeout):
 def _handle_drive_page(url, text):
     """An HTML answer instead of the file: follow Drive's virus-scan confirmation or fail clearly."""
     if 'quota exceeded' in text.lower():
-        raise DownloadError('Google Drive quota exceeded for %s; try again later or download by hand' % url)
+        raise DownloadRefused('Google Drive quota exceeded for %s; try again later or download by hand' % url)
     form = re.search(r'<form[^>]*id="download-form"[^>]*action="([^"]+)"[^>]*>(.*?)</form>', text, re.S)
     if form:
         fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form.group(2)))
@@ -195,4 +217,4 @@ def _handle_drive_page(url, text):
     links = [html.unescape(link) for link in re.findall(r'href="([^"]*export=download[^"]*)"', text)]
     if links:
         raise _FollowLink(urllib.parse.urljoin(url, links[0]))
-    raise DownloadError('%s answered with an HTML page, not the file' % url)
+    raise DownloadRefused('%s answered with an HTML page, not the file' % url)

@@ -3,16 +3,17 @@
 The official sweep reads a fresh window of `num_images` records per psi from one
 unshuffled, repeating stream, so over the sweep it computes VGG features of
 150,000 images. A record's features do not depend on when it is read, so here
-each record's features are computed once, kept in an on-disk cache (npz keyed by
-dataset identity and network fingerprint, holding the first K records' features,
-written atomically) and windows are index slices of it.
+each record's features are computed once, kept in an on-disk cache (npz holding
+the first K records' features, written atomically, keyed by everything that
+defines them: see experiments/feature_cache.py) and windows are index slices of it.
 """
-import hashlib
+import json
 import os
 
 import numpy as np
 
 from datasets.feature_files import save_features
+from experiments import feature_cache
 from experiments.feature_extraction import features_of_images
 
 
@@ -29,7 +30,10 @@ class FeatureArray:
 
 
 class CachedImageFeatures:
-    """Features of the images of `source` (TFRecordImages or ImageFolder), computed on demand and cached."""
+    """Features of the images of `source` (TFRecordImages or ImageFolder), computed on demand and cached.
+
+    Attributes: key_parts (what the cache key covers), cache_path (None without a cache), features.
+    """
 
     def __init__(self, source, feature_net, minibatch_size=8, num_gpus=1, cache_dir=None, progress=True):
         self.source = source
@@ -39,9 +43,9 @@ class CachedImageFeatures:
         self.num_gpus = num_gpus
         self.progress = progress
         self.identity = source.identity
-        key = hashlib.sha256(('%s|%s|mb%d' % (source.identity, feature_net.fingerprint(), minibatch_size))
-                             .encode()).hexdigest()[:24]
-        self.cache_path = os.path.join(cache_dir, 'real_features_%s.npz' % key) if cache_dir else None
+        self.key_parts = feature_cache.feature_cache_parts(source, feature_net, minibatch_size)
+        self.cache_path = (os.path.join(cache_dir, feature_cache.feature_cache_name(self.key_parts))
+                           if cache_dir else None)
         self.features = np.zeros([0, feature_net.output_shape[1]], np.float32)
         if self.cache_path and os.path.isfile(self.cache_path):
             self._load_cache()
@@ -49,7 +53,12 @@ class CachedImageFeatures:
     def _load_cache(self):
         try:
             with np.load(self.cache_path, allow_pickle=False) as data:
-                if str(data['identity']) != self.identity:
+                parts = feature_cache.stored_parts(data)
+                if parts is None:
+                    print('Ignoring feature cache %s: written with an older key format' % self.cache_path)
+                    return
+                if parts != dict(self.key_parts):
+                    print('Ignoring feature cache %s: its key parts differ' % self.cache_path)
                     return
                 features = data['features']
         except Exception as e:  # a damaged cache is recomputed, never trusted
@@ -57,7 +66,8 @@ class CachedImageFeatures:
             return
         if features.ndim == 2 and features.shape[1] == self.features.shape[1] and np.isfinite(features).all():
             self.features = features.astype(np.float32)
-            print('Loaded features of %d real images from %s' % (len(features), self.cache_path))
+            print('Features of %d images from cache %s: %s'
+                  % (len(features), self.cache_path, feature_cache.describe(self.key_parts)))
 
     def _ensure_prefix(self, count):
         have = len(self.features)
@@ -67,7 +77,7 @@ class CachedImageFeatures:
                                  self.num_gpus, self.progress, desc='real features')
         self.features = np.concatenate([self.features, new], axis=0)
         if self.cache_path:
-            save_features(self.cache_path, self.features, identity=np.array(self.identity))
+            save_features(self.cache_path, self.features, key_parts=np.array(json.dumps(self.key_parts)))
 
     def window(self, start, count):
         """Features [count, D] of records start, start+1, ... (modulo the dataset size, like the repeating stream)."""

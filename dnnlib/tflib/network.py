@@ -1,25 +1,16 @@
-"""`Network`: official dnnlib network pickles loaded safely into TF2.
+"""`Network`: a network of an official dnnlib pickle, rebuilt in TF2 and run like the official class.
 
 An official pickle (StyleGAN's `(G, D, Gs)`, the metrics' `vgg16.pkl`) stores,
 per network, its name, `static_kwargs`, sub-network `components`, the full
 source text of the module that built it (`build_module_src`), the build
 function's name and the variable values. The official `__setstate__` `exec`s
-that source. Here it is never executed:
-
-* `load_network_pkl` unpickles with an allow-list: only `Network` states, numpy
-  arrays/scalars/dtypes (old `numpy.core` and new `numpy._core` paths), EasyDict
-  and OrderedDict may appear; any other global is refused, naming it.
-* The network is rebuilt from `build_func_name` + `static_kwargs` by our own TF2
-  code (`networks.registry`), and the stored values are assigned by variable
-  name with shape checks; unknown build functions and missing or extra
-  variables are errors.
+that source; here it is never executed (see `dnnlib.tflib.safe_pickle`): the
+network is rebuilt by our own TF2 code, chosen by `networks.registry` from the
+build function name or, for the VGG-16 feature network, from the structure of
+the stored variables, and the stored values are assigned with shape checks.
 """
 import collections
 import hashlib
-import io
-import os
-import pickle
-import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -55,14 +46,15 @@ class Network:
         if state['version'] not in SUPPORTED_VERSIONS:
             raise NetworkPickleError('Network pickle version %r is not supported (supported: %s)'
                                      % (state['version'], SUPPORTED_VERSIONS))
-        from networks import registry  # networks import dnnlib; import here to avoid a cycle
-        if not isinstance(state['build_func_name'], str) or not registry.is_known(state['build_func_name']):
-            raise NetworkPickleError('network %r: unknown build function %r; this project rebuilds only %s'
-                                     % (state['name'], state['build_func_name'], registry.known_names()))
+        from networks import registry  # imported on use: networks.* import TensorFlow
         variables = state['variables']
         if not isinstance(variables, (list, tuple)) or not all(
                 isinstance(v, (list, tuple)) and len(v) == 2 and isinstance(v[0], str) for v in variables):
             raise NetworkPickleError('network %r: variables must be a list of (name, value) pairs' % state['name'])
+        if not isinstance(state['build_func_name'], str):
+            raise NetworkPickleError('network %r: build function name is not a string' % state['name'])
+        stored = collections.OrderedDict((name, np.asarray(value)) for name, value in variables)
+        entry = registry.lookup(state['build_func_name'], stored)
         for key, comp in state['components'].items():
             if not isinstance(comp, Network):
                 raise NetworkPickleError('network %r: component %r is a %s, not a Network'
@@ -74,7 +66,9 @@ class Network:
         self.components = EasyDict(state['components'])
         self.build_module_src = state.get('build_module_src', '')
         self.build_func_name = state['build_func_name']
-        self._stored = collections.OrderedDict((name, np.asarray(value)) for name, value in variables)
+        self._stored = stored
+        self.entry = entry  # None: no rebuild (load_network_pkl refuses it unless the code is trusted)
+        self.kind = entry.kind if entry is not None else 'unknown'
         self._module = None
         self._run_cache = {}
 
@@ -97,25 +91,32 @@ class Network:
         return self._module
 
     def _build(self):
-        from networks import registry
-        module = registry.build(self.name, self.build_func_name, self.static_kwargs, self.components)
-        expected = module.named_vars
-        missing = [n for n in expected if n not in self._stored]
-        extra = [n for n in self._stored if n not in expected]
-        if missing or extra:
-            raise NetworkPickleError(
-                'network %r (%s): stored variables do not match the rebuilt network: %d missing %s, %d unexpected %s'
-                % (self.name, self.build_func_name, len(missing), missing[:8], len(extra), extra[:8]))
-        for name, var in expected.items():
-            value = self._stored[name]
-            if tuple(value.shape) != tuple(var.shape.as_list()):
-                raise NetworkPickleError('network %r: variable %s has shape %s in the pickle, expected %s'
-                                         % (self.name, name, list(value.shape), var.shape.as_list()))
-            if not np.all(np.isfinite(value)):
-                raise NetworkPickleError('network %r: variable %s contains NaN or inf' % (self.name, name))
-            var.assign(value.astype(np.float32))
-        registry.check_loaded(self, module)
-        return module
+        if self.entry is None:
+            from networks import registry
+            raise NetworkPickleError('network %r: no TF2 rebuild for build function %r; its variables are not a '
+                                     'VGG-16 layout: %s' % (self.name, self.build_func_name,
+                                                            registry.why_not_vgg(self._stored)))
+        try:
+            return self.entry.load(self)
+        except NotImplementedError:
+            raise
+        except ValueError as e:
+            raise NetworkPickleError(str(e)) from e
+
+    def layout(self):
+        """Lines 'stored name [shape] -> role in the rebuild', one per stored variable."""
+        try:
+            return self.entry.layout(self)
+        except ValueError as e:
+            raise NetworkPickleError(str(e)) from e
+
+    def stored_items(self):
+        """(local name, np.ndarray) of the own variables as stored, in stored order."""
+        return list(self._stored.items())
+
+    def stored_arrays(self):
+        """OrderedDict local name -> np.ndarray of the own variables as stored."""
+        return collections.OrderedDict(self._stored)
 
     # ---- official attributes ------------------------------------------------------------------------------
 
@@ -165,8 +166,8 @@ class Network:
         return self.vars[name]
 
     def get_var(self, name):
-        """Value of a variable as numpy (stored value if the network has not been built)."""
-        if self._module is None and name in self._stored:
+        """Value of a variable as numpy: the stored value (variables never change), else the rebuild's by name."""
+        if name in self._stored:
             return self._stored[name]
         return self.find_var(name).numpy()
 
@@ -274,88 +275,3 @@ class Network:
         fn = tf.function(evaluate, reduce_retracing=True)
         self._run_cache[key] = fn
         return fn
-
-
-def _numpy_multiarray():
-    core = getattr(np, '_core', None)
-    return core.multiarray if core is not None and hasattr(core, 'multiarray') else np.core.multiarray
-
-
-class _AllowListUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only the globals a network pickle legitimately contains."""
-
-    def find_class(self, module, name):
-        allowed = _allowed_globals()
-        if (module, name) in allowed:
-            return allowed[(module, name)]
-        raise NetworkPickleError(
-            'the pickle refers to %s.%s, which a network pickle never contains; refusing to load it '
-            '(the file is corrupt, not a network pickle, or unsafe)' % (module, name))
-
-
-def _allowed_globals():
-    multiarray = _numpy_multiarray()
-    allowed = {
-        ('dnnlib.tflib.network', 'Network'): Network,
-        ('dnnlib', 'EasyDict'): EasyDict,
-        ('dnnlib.util', 'EasyDict'): EasyDict,
-        ('collections', 'OrderedDict'): collections.OrderedDict,
-        ('numpy', 'ndarray'): np.ndarray,
-        ('numpy', 'dtype'): np.dtype,
-    }
-    for prefix in ('numpy.core.multiarray', 'numpy._core.multiarray'):
-        allowed[(prefix, '_reconstruct')] = multiarray._reconstruct
-        allowed[(prefix, 'scalar')] = multiarray.scalar
-    return allowed
-
-
-def load_network_pkl(file_or_path):
-    """Load an official network pickle safely -> a Network or a tuple of Networks (e.g. (G, D, Gs)).
-
-    Raises NetworkPickleError for corrupt files, unexpected globals, unknown build
-    functions and malformed states.
-    """
-    if isinstance(file_or_path, (str, os.PathLike)):
-        if not os.path.isfile(file_or_path):
-            raise FileNotFoundError('no such network pickle: %s' % file_or_path)
-        with open(file_or_path, 'rb') as f:
-            return load_network_pkl(f)
-    data = file_or_path.read()
-    try:
-        obj = _AllowListUnpickler(io.BytesIO(data), encoding='latin1').load()
-    except NetworkPickleError:
-        raise
-    except Exception as e:  # truncated / garbage bytes surface as many exception types
-        raise NetworkPickleError('not a readable network pickle (%s: %s)' % (type(e).__name__, e)) from e
-    items = obj if isinstance(obj, (tuple, list)) else (obj,)
-    if not items or not all(isinstance(item, Network) for item in items):
-        raise NetworkPickleError('the pickle holds %s, not networks' % type(obj).__name__)
-    for net in items:
-        _check_build_source(net)
-    return obj
-
-
-# sha256 of build_module_src texts whose build functions our rebuild follows.
-VERIFIED_SOURCES = {
-    '59128b51ac64d5565b79017275f51532e7797bf1a1b701f5c1316bf8c6a4c959':
-        'NVlabs/stylegan training/networks_stylegan.py (1e0d5c7)',
-}
-PLACEHOLDER_SOURCES = ('# network source omitted from this fixture',)
-
-
-def build_source_sha256(net):
-    return hashlib.sha256(net.build_module_src.encode('utf-8')).hexdigest()
-
-
-def _check_build_source(net):
-    """Warn when the stored source is one we have not verified the rebuild against."""
-    from networks import registry
-    for comp in net.components.values():
-        _check_build_source(comp)
-    src = net.build_module_src or ''
-    if src in PLACEHOLDER_SOURCES or build_source_sha256(net) in VERIFIED_SOURCES:
-        return
-    problems = registry.source_problems(net.build_func_name, src)
-    if problems:
-        warnings.warn('network %r: its stored build source differs from what this rebuild assumes: %s'
-                      % (net.name, '; '.join(problems)))

@@ -1,0 +1,72 @@
+"""P&R (and realism, extras) of a given set of generated images or features against the reals."""
+import os
+
+import numpy as np
+
+import precision_recall
+import utils
+from datasets.feature_files import load_features, save_features
+from datasets.image_folder import ImageFolder
+from experiments import extra_metrics, stylegan_realism
+from experiments.real_features import CachedImageFeatures
+
+
+def evaluate_fake_set(cfg, reals, feature_net):
+    """Evaluate cfg.fake_dir (images) or cfg.fake_features (array file) against `reals`.
+
+    cfg: EasyDict with num_images (None = all reals), fake_dir / fake_features, nhood_sizes, num_gpus, dtype,
+        progress, bootstrap, extra_k, ms_ssim, ms_ssim_filter_size, save_features, realism_score,
+        show_n_images, minibatch_size, feature_cache_dir (None = no cache), save_path.
+    reals: FeatureArray or CachedImageFeatures. feature_net: callable -> the feature network.
+    Returns the results dict written under 'evaluation' in results.json.
+    """
+    num_real = cfg.num_images or reals.num_images
+    if num_real > reals.num_images:
+        raise ValueError('--num_images %d is larger than the %d real samples; the reals would repeat, which '
+                         'collapses k-NN radii (use --num_images %d or fewer)'
+                         % (num_real, reals.num_images, reals.num_images))
+    ref = reals.window(0, num_real)
+    if cfg.fake_features:
+        fakes, evl = None, load_features(cfg.fake_features)
+    else:
+        fakes = ImageFolder(cfg.fake_dir)
+        store = CachedImageFeatures(fakes, feature_net(), cfg.minibatch_size, cfg.num_gpus, cfg.feature_cache_dir,
+                                    cfg.progress)
+        evl = store.window(0, fakes.num_images)
+    if cfg.num_images:
+        evl = evl[:cfg.num_images]
+    state = precision_recall.knn_precision_recall_details(ref, evl, nhood_sizes=cfg.nhood_sizes,
+                                                          num_gpus=cfg.num_gpus, dtype=cfg.dtype,
+                                                          progress=cfg.progress)
+    out = {'num_real': len(ref), 'num_fake': len(evl), 'nhood_sizes': list(cfg.nhood_sizes),
+           'precision': state['precision'].tolist(), 'recall': state['recall'].tolist()}
+    for k, p, r in zip(cfg.nhood_sizes, state['precision'], state['recall']):
+        print('k=%d  Precision: %0.3f  Recall: %0.3f' % (k, p, r))
+    if cfg.bootstrap:
+        out['bootstrap'] = extra_metrics.official_bootstrap(state, cfg.bootstrap)
+        for name, ci in out['bootstrap'].items():
+            print('%s %.3f, %d%% interval [%.3f, %.3f]' % (name, ci['value'], round(100 * ci['confidence']),
+                                                         ci['low'], ci['high']))
+    if cfg.extra_k:
+        out['extras'] = extra_metrics.manifold_extras(ref, evl, cfg.extra_k, cfg.bootstrap, cfg.num_gpus,
+                                                      cfg.progress)
+        print('\n'.join(extra_metrics.describe(out['extras'])))
+    if cfg.ms_ssim:
+        from metrics.ms_ssim import ms_ssim_diversity
+        images = np.stack([image.transpose(1, 2, 0) for image in fakes.iterate()])
+        out['ms_ssim'] = ms_ssim_diversity(images, filter_size=cfg.ms_ssim_filter_size)
+        print('MS-SSIM diversity: %.4f' % out['ms_ssim']['mean'])
+    if cfg.save_features:
+        save_features(os.path.join(cfg.save_path, 'features', 'evaluation.npz'), evl, ref_features=ref)
+    if cfg.realism_score:
+        scores = stylegan_realism.realism_scores(ref, evl, cfg.num_gpus, cfg.dtype, cfg.progress)
+        count = min(cfg.show_n_images, len(scores))
+        highest, lowest = stylegan_realism.extremes(scores, count)
+        out['realism'] = {'scores_highest': scores[highest].tolist(), 'scores_lowest': scores[lowest].tolist(),
+                          'score_mean': float(scores.mean())}
+        with utils.atomic_output(os.path.join(cfg.save_path, 'realism_scores.npy'), 'wb') as f:
+            np.save(f, scores)
+        if fakes is not None:
+            result_dir = os.path.join(cfg.save_path, 'realism')
+            out['realism']['grid'] = stylegan_realism.save_extremes(result_dir, scores, highest, lowest, fakes.load)
+    return out
