@@ -106,7 +106,7 @@ def _check_network_file(path):
             read_network_states(f.read())
 
 
-def open_network(sources, cache_dir=DEFAULT_CACHE_DIR, verbose=True):
+def open_network(sources, cache_dir=DEFAULT_CACHE_DIR, verbose=True, num_attempts=10):
     """Open the first source that delivers a complete file -> (binary file, the NetworkSource used).
 
     sources: a local path or URL (str) or a sequence of NetworkSource, tried in order.
@@ -118,7 +118,7 @@ def open_network(sources, cache_dir=DEFAULT_CACHE_DIR, verbose=True):
     for source in sources:
         try:
             f = util.open_url(source.url, cache_dir=cache_dir, verbose=verbose, expected_sha256=source.sha256,
-                              expected_size=source.size, validate=_check_network_file)
+                              expected_size=source.size, validate=_check_network_file, num_attempts=num_attempts)
         except util.DownloadError as e:
             failures.append('%s: %s' % (source.url, e))
             if len(sources) > 1:

@@ -46,11 +46,16 @@ def _slug(text, limit=24):
     return re.sub(r'[^0-9A-Za-z]+', '_', text).strip('_')[-limit:] or 'x'
 
 
-def feature_cache_name(parts):
-    """Readable, collision-free file name: '<source>-<network>-<sha256 of all parts>.npz'."""
+def feature_cache_name(parts, label='features'):
+    """Readable, collision-free file name: '<label>-<network>-<sha256 of all parts>.npz' (label: e.g. folder name)."""
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
-    source = _slug(parts['source'].split(':')[1] if ':' in parts['source'] else parts['source'])
-    return '%s-%s-%s.npz' % (source, parts['network'][:8], digest)
+    return '%s-%s-%s.npz' % (_slug(label), parts['network'][:8], digest)
+
+
+def source_label(source):
+    """Short readable name of an image source: its folder or file name."""
+    path = getattr(source, 'folder', None) or getattr(source, 'path', None) or 'images'
+    return os.path.basename(os.path.normpath(path))
 
 
 def describe(parts):

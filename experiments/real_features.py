@@ -44,7 +44,8 @@ class CachedImageFeatures:
         self.progress = progress
         self.identity = source.identity
         self.key_parts = feature_cache.feature_cache_parts(source, feature_net, minibatch_size)
-        self.cache_path = (os.path.join(cache_dir, feature_cache.feature_cache_name(self.key_parts))
+        self.cache_path = (os.path.join(cache_dir, feature_cache.feature_cache_name(
+            self.key_parts, feature_cache.source_label(source)))
                            if cache_dir else None)
         self.features = np.zeros([0, feature_net.output_shape[1]], np.float32)
         if self.cache_path and os.path.isfile(self.cache_path):

@@ -104,7 +104,7 @@ def test_truncation_sweep_and_realism_end_to_end(assets, tmp_path):
     again = run_metric('--data_dir', assets['tfrecords'], '--truncation_sweep', '--num_images', '24',
                        '--truncations', '1.0', *common(assets, tmp_path / 'again'), cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert 'Loaded features of 40 real images' in again.stdout
+    assert 'Features of 40 images from cache' in again.stdout
 
 
 def test_folders_and_feature_files(assets, tmp_path):
@@ -219,3 +219,41 @@ def test_more_images_than_the_dataset_wraps_like_the_official_stream(assets, tmp
     assert 'the stream wraps around' in result.stdout
     ref = np.load(str(tmp_path / 'out' / 'features' / 'truncation_1.00.npz'))['ref_features']
     np.testing.assert_array_equal(ref[40:], ref[:10])
+
+
+def test_torchscript_feature_network_and_trusted_pickle_code_end_to_end(assets, tmp_path):
+    """--feature_network vgg16.pt (no PyTorch) and --trust_pickle_code give the numbers of their networks."""
+    from networks import loading
+    pt = shared_path('fixtures', 'vgg16_torchscript', 'vgg16_tiny.pt')
+    out = tmp_path / 'pt'
+    result = run_metric('--real_dir', assets['folder'], '--fake_dir', assets['folder'], '--feature_network', pt,
+                        '--save_features', '--save_path', str(out), '--cache_dir', str(tmp_path / 'cache'),
+                        '--num_images', '30', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'layers.fc2.weight [256, 256] -> fc2/weight [out,in]' in result.stdout
+    assert 'Traceback' not in result.stderr and 'torch' not in result.stderr.replace('torchscript', '')
+    summary = json.loads((out / 'results.json').read_text())
+    record = summary['networks']['feature_network']
+    assert record['load_path'] == 'TorchScript weights' and record['source'] == pt
+    saved = np.load(str(out / 'features' / 'evaluation.npz'))
+    expected = loading.load_network_file(pt).run(assets['images'][:30], minibatch_size=8)
+    np.testing.assert_allclose(saved['ref_features'], expected, rtol=1e-5, atol=1e-5)
+    # The same evaluation through the pickle's own code gives the numbers of the safe rebuild.
+    runs = {}
+    for flag in ([], ['--trust_pickle_code']):
+        target = tmp_path / ('trusted' if flag else 'safe')
+        result = run_metric('--real_dir', assets['folder'], '--fake_dir', assets['folder'], '--num_images', '30',
+                            *common(assets, target), *flag, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert ('executing the Python source stored inside' in result.stderr) == bool(flag)
+        runs[bool(flag)] = json.loads((target / 'results.json').read_text())
+    assert runs[True]['evaluation']['precision'] == runs[False]['evaluation']['precision']
+    assert runs[True]['networks']['feature_network']['load_path'] == 'trusted pickle code'
+    assert runs[True]['networks']['feature_network']['fingerprint'] == \
+        runs[False]['networks']['feature_network']['fingerprint']
+    # --clear_cache alone empties the cache folder of what the tool wrote.
+    cache = tmp_path / 'cache'
+    assert (cache / 'features').is_dir() and (cache / 'network_sources').is_dir()
+    result = run_metric('--clear_cache', '--cache_dir', str(cache), cwd=tmp_path)
+    assert result.returncode == 0 and 'Cleared 2 cache entries' in result.stdout
+    assert os.listdir(str(cache)) == []
