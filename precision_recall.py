@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from metrics.distance_block import DistanceBlock, batch_pairwise_distances  # noqa: F401  (official API)
-from metrics.feature_checks import as_batch_size, as_feature_matrix, as_nhood_sizes
+from metrics.feature_checks import as_batch_size, as_feature_matrix, as_nhood_sizes, check_distance_range
 from metrics.knn import PreparedFeatures, cross_evaluate, kth_nearest_radii
 
 __all__ = ['batch_pairwise_distances', 'DistanceBlock', 'ManifoldEstimator', 'knn_precision_recall_features']
@@ -48,6 +48,7 @@ class ManifoldEstimator:
     def __init__(self, distance_block, features, row_batch_size=25000, col_batch_size=50000,
                  nhood_sizes=[3], clamp_to_percentile=None, eps=1e-5, progress=False):
         features = as_feature_matrix(features, 'features', distance_block.num_features)
+        check_distance_range([features], distance_block.dtype)
         self.nhood_sizes = as_nhood_sizes(nhood_sizes, features.shape[0], 'features')
         self.num_nhoods = len(self.nhood_sizes)
         self.eps = eps
@@ -76,6 +77,7 @@ class ManifoldEstimator:
             in the official order (pred, realism, nn).
         """
         eval_features = as_feature_matrix(eval_features, 'eval_features', self.distance_block.num_features)
+        check_distance_range([eval_features], self.distance_block.dtype)
         result = cross_evaluate(self.distance_block, eval_features, self._prepared, self.D, eps=self.eps,
                                 realism=return_realism, neighbors=return_neighbors,
                                 row_batch_size=self.row_batch_size, col_batch_size=self.col_batch_size,
@@ -117,8 +119,7 @@ def knn_precision_recall_details(ref_features, eval_features, nhood_sizes=[3], r
     row_batch_size = as_batch_size(row_batch_size, 'row_batch_size')
     col_batch_size = as_batch_size(col_batch_size, 'col_batch_size')
     block = DistanceBlock(ref_features.shape[1], num_gpus, dtype)
-    if dtype == 'float16':
-        _check_float16_range(ref_features, eval_features)
+    check_distance_range([ref_features, eval_features], dtype)
 
     if verbose:
         print('Evaluating k-NN precision and recall with %i samples...' % ref_features.shape[0])
@@ -144,17 +145,3 @@ def knn_precision_recall_details(ref_features, eval_features, nhood_sizes=[3], r
     if verbose:
         print('Evaluated k-NN precision and recall in: %gs' % (time.time() - start))
     return details
-
-
-FLOAT16_MAX = 65504.0
-
-
-def _check_float16_range(*feature_sets):
-    """float16 numerics overflow when squared distances can exceed 65504; refuse instead of returning inf."""
-    for x in feature_sets:
-        max_sq_norm = float(np.max(np.sum(np.square(x.astype(np.float16).astype(np.float64)), axis=1)))
-        if 4 * max_sq_norm >= FLOAT16_MAX:
-            raise ValueError(
-                "dtype='float16': squared feature norms up to %.4g can give squared distances above the float16 "
-                "maximum %g (they would become inf, as in the pre-2021 official code); use dtype='float32'"
-                % (max_sq_norm, FLOAT16_MAX))

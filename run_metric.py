@@ -74,7 +74,9 @@ def parse_args(argv):
                    help='remove cached features, saved network sources and downloads from --cache_dir first '
                         '(alone: clear and exit)')
     g.add_argument('--save_features', action='store_true', help='also save the features used, under features/')
-    g.add_argument('--quiet', action='store_true', help='no progress bars')
+    g.add_argument('--quiet', action='store_true', help='no progress bars (downloads included)')
+    g.add_argument('--allow_large_images', action='store_true',
+                   help="read images above PIL's decompression-bomb limit (~179 megapixels); only for files you trust")
     g.add_argument('--demo', action='store_true', help='run the embedded feature-space demo')
     return p.parse_args(argv)
 
@@ -83,6 +85,11 @@ def check_args(args):
     for name in ('minibatch_size', 'num_gpus', 'num_gen_images', 'show_n_images'):
         if getattr(args, name) < 1:
             raise ValueError('--%s must be >= 1' % name)
+    bad = [psi for psi in args.truncations if not np.isfinite(psi)]
+    if bad:
+        raise ValueError('--truncations must be finite numbers, got %s' % bad)
+    if any(k < 1 for k in args.nhood_sizes):
+        raise ValueError('--nhood_sizes must be positive integers')
     if args.num_images is not None and args.num_images < 1:
         raise ValueError('--num_images must be >= 1')
     reals = [x for x in (args.data_dir, args.real_dir, args.real_features) if x]
@@ -106,6 +113,48 @@ def check_args(args):
         raise ValueError('--ms_ssim needs --fake_dir (generated images)')
     if args.show_n_images > args.num_gen_images:
         raise ValueError('--show_n_images cannot exceed --num_gen_images')
+
+
+# Files and folders this tool writes into --save_path; a new run removes them first, so that the folder holds
+# only what belongs to one run.
+OUTPUTS = ('stylegan_truncation.txt', 'results.json', 'truncation_sweep.png', 'realism_scores.npy', 'stylegan_realism',
+           'realism', 'features')
+
+
+def check_output_folders(args):
+    """Refuse, before any work, output or cache folders that cannot be written."""
+    folders = [('--save_path', args.save_path)]
+    if not (args.real_features and args.fake_features):  # images or networks: features cache, downloads
+        folders.append(('--cache_dir', args.cache_dir))
+    for flag, folder in folders:
+        check_writable_folder(folder, flag)
+
+
+def check_writable_folder(folder, flag):
+    """Create `folder` if needed and prove a file can be written in it; ValueError naming the flag otherwise."""
+    import tempfile
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise ValueError('%s %s cannot be written: %s' % (flag, folder, e.strerror or e)) from e
+
+
+def clear_previous_outputs(save_path):
+    """Remove the files an earlier run of this tool wrote into save_path (nothing else)."""
+    import shutil
+    removed = []
+    for name in OUTPUTS:
+        path = os.path.join(save_path, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+            removed.append(name)
+        elif os.path.lexists(path):
+            os.remove(path)
+            removed.append(name)
+    if removed:
+        print('Removed the previous run\'s outputs from %s: %s' % (save_path, ', '.join(removed)))
 
 
 def make_config(args):
@@ -211,6 +260,15 @@ def peak_gpu_memory_gb():
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr)  # outputs are written atomically: nothing is left half-written
+        return 130
+
+
+def run(args):
+    """Dispatch: clear the cache, run the demo, or check the arguments and run the experiments -> exit status."""
     nothing_given = not any([args.data_dir, args.real_dir, args.real_features, args.fake_dir, args.fake_features,
                              args.truncation_sweep, args.realism_score])
     if args.clear_cache:
@@ -231,6 +289,11 @@ def main(argv=None):
     from dnnlib.util import DownloadError
     try:
         check_args(args)
+        check_output_folders(args)
+        if args.allow_large_images:
+            from datasets.image_folder import allow_large_images
+            allow_large_images(True)
+        clear_previous_outputs(args.save_path)
         run_experiments(args)
     except (ValueError, DatasetError, NetworkPickleError, DownloadError, FileNotFoundError,
             NotImplementedError) as e:

@@ -40,9 +40,14 @@ def squared_norms(X):
 
 def distances_from_norms(U, norm_u, V, norm_v):
     """Squared distances [n, m] from U [n, d], V [m, d] and their precomputed squared norms [n], [m]."""
+    return tf.maximum(unclamped_distances(U, norm_u, V, norm_v), 0.0)
+
+
+def unclamped_distances(U, norm_u, V, norm_v):
+    """(|u|^2 - 2 U V^T) + |v|^2 before the clamp at 0 (an overflow shows here as inf/-inf/NaN)."""
     norm_u = tf.reshape(norm_u, [-1, 1])
     norm_v = tf.reshape(norm_v, [1, -1])
-    return tf.maximum(norm_u - 2 * tf.matmul(U, V, False, True) + norm_v, 0.0)
+    return norm_u - 2 * tf.matmul(U, V, False, True) + norm_v
 
 
 class DistanceBlock:
@@ -72,16 +77,31 @@ class DistanceBlock:
         U [n, d], V [m, d] and their squared norms [n], [m] come from `prepare`
         (or `squared_norms`); the columns are split over `self.devices`.
         """
-        if len(self.devices) == 1:
-            with tf.device(self.devices[0]):
-                return distances_from_norms(U, norm_u, V, norm_v)
-        parts = []
+        return self.checked_distances(U, norm_u, V, norm_v)[0]
+
+    def checked_distances(self, U, norm_u, V, norm_v):
+        """(distances [n, m], all_finite scalar bool tensor); traceable.
+
+        all_finite tells whether the arithmetic stayed in range. Only float16 can overflow with
+        inputs that passed the range check (`feature_checks.check_distance_range`), so only
+        float16 blocks test it (the float32/float64 official path does no extra work).
+        """
+        parts, finite = [], []
         for i, device in enumerate(self.devices):
-            begin, end = device_part(tf.shape(V)[0], i, len(self.devices))
             with tf.device(device):
-                parts.append(distances_from_norms(U, norm_u, V[begin:end], norm_v[begin:end]))
+                if len(self.devices) == 1:
+                    v, nv = V, norm_v
+                else:
+                    begin, end = device_part(tf.shape(V)[0], i, len(self.devices))
+                    v, nv = V[begin:end], norm_v[begin:end]
+                raw = unclamped_distances(U, norm_u, v, nv)
+                if self.dtype == 'float16':
+                    finite.append(tf.reduce_all(tf.math.is_finite(raw)))
+                parts.append(tf.maximum(raw, tf.constant(0, raw.dtype)))
         with tf.device(self.devices[0]):
-            return tf.concat(parts, axis=1)
+            D = parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
+            ok = tf.reduce_all(tf.stack(finite)) if finite else tf.constant(True)
+        return D, ok
 
     def prepare(self, features, chunk_rows=4096, keep=True):
         """features [n, d] (float32, or float64 for a float64 block) -> (tensor in the block dtype, norms [n]).

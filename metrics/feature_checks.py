@@ -15,6 +15,8 @@ def as_feature_matrix(features, name='features', num_features=None, dtype=np.flo
         raise ValueError('%s: cannot be read as an array (%s)' % (name, e)) from e
     if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
         raise ValueError('%s: expected a numeric array, got dtype %s' % (name, x.dtype))
+    if np.iscomplexobj(x):
+        raise ValueError('%s: complex values (dtype %s) are not features; pass real numbers' % (name, x.dtype))
     if x.ndim != 2:
         raise ValueError('%s: expected a 2-D array [num_samples, num_features], got shape %s'
                          % (name, x.shape))
@@ -25,6 +27,12 @@ def as_feature_matrix(features, name='features', num_features=None, dtype=np.flo
     if num_features is not None and x.shape[1] != num_features:
         raise ValueError('%s: has %d features per sample, expected %d (feature widths must match)'
                          % (name, x.shape[1], num_features))
+    if np.issubdtype(x.dtype, np.floating) and np.finfo(x.dtype).max > np.finfo(dtype).max:
+        with np.errstate(invalid='ignore'):
+            too_large = np.isfinite(x) & (np.abs(x) > np.finfo(dtype).max)
+        if too_large.any():
+            raise ValueError('%s: %d values exceed the %s range (largest magnitude %.3g)'
+                             % (name, int(too_large.sum()), np.dtype(dtype).name, float(np.abs(x[too_large]).max())))
     x = np.ascontiguousarray(x, dtype=dtype)
     bad = ~np.isfinite(x)
     if bad.any():
@@ -56,3 +64,26 @@ def as_batch_size(value, name):
     if isinstance(value, bool) or int(value) != value or value < 1:
         raise ValueError('%s must be a positive integer, got %r' % (name, value))
     return int(value)
+
+
+def check_distance_range(feature_sets, dtype):
+    """Refuse features whose squared distances cannot be represented in the distance dtype.
+
+    Squared distances are at most (|u| + |v|)^2 <= 4 max |x|^2. float32/float64: refuse when
+    4 max |x|^2 exceeds the dtype's maximum (the result would be inf and every sample "inside").
+    float16: the official pre-2021 arithmetic computes |x|^2 in float16, so refuse when a squared
+    norm reaches 65504; whether 2 u.v or a distance overflows is checked while computing
+    (DistanceBlock.checked_distances), so features that fit (e.g. VGG fc2 features with squared
+    norms ~2e4) run.
+    """
+    limit = float(np.finfo(dtype).max)
+    for x in feature_sets:
+        rounded = x.astype(dtype).astype(np.float64) if dtype == 'float16' else x.astype(np.float64)
+        max_sq_norm = float(np.max(np.einsum('ij,ij->i', rounded, rounded)))
+        if dtype == 'float16' and max_sq_norm >= limit:
+            raise ValueError("dtype='float16': squared feature norms up to %.4g reach the float16 maximum %g (they "
+                             "would become inf, as in the pre-2021 official code); use dtype='float32'"
+                             % (max_sq_norm, limit))
+        if dtype != 'float16' and 4 * max_sq_norm >= limit:
+            raise ValueError('squared feature norms up to %.4g: squared distances would exceed the %s range (max '
+                             '%.4g) and overflow to inf; rescale the features' % (max_sq_norm, dtype, limit))

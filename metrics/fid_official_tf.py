@@ -24,13 +24,13 @@ if __package__ in (None, ''):
 import numpy as np  # noqa: E402
 from scipy import linalg  # noqa: E402
 
-from metrics.cli_options import add_inception_options, apply_gpu_choice  # noqa: E402
+from metrics.cli_options import add_inception_options, apply_gpu_choice, positive_int, run_cli  # noqa: E402
 
 
 def calculate_frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
     """Frechet distance between N(mu1, sigma1) and N(mu2, sigma2), float64 (TTUR's stable version)."""
-    mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
-    sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
+    mu1, sigma1 = check_statistics(np.atleast_1d(mu1), np.atleast_2d(sigma1), 'first statistics')
+    mu2, sigma2 = check_statistics(np.atleast_1d(mu2), np.atleast_2d(sigma2), 'second statistics')
     if mu1.shape != mu2.shape:
         raise ValueError('mean vectors have different lengths %s and %s' % (mu1.shape, mu2.shape))
     if sigma1.shape != sigma2.shape:
@@ -75,12 +75,30 @@ def get_activations(images, inception, batch_size=50, keep_remainder=False, prog
 
 
 def load_statistics(path):
-    """(mu, sigma) from a TTUR-style .npz."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            return f['mu'][:], f['sigma'][:]
-    except KeyError as e:
-        raise ValueError('%s has no %s array (expected TTUR statistics with mu and sigma)' % (path, e)) from e
+    """(mu [d], sigma [d, d]) float64 from a TTUR-style .npz; ValueError naming what is wrong."""
+    with np.load(path, allow_pickle=False) as f:
+        missing = [key for key in ('mu', 'sigma') if key not in f.files]
+        if missing:
+            raise ValueError('%s has no %s array (TTUR statistics hold mu and sigma; it holds %s)'
+                             % (path, ' and no '.join(missing), f.files))
+        mu, sigma = f['mu'], f['sigma']
+    return check_statistics(mu, sigma, path)
+
+
+def check_statistics(mu, sigma, what='statistics'):
+    """Validate mu [d] and sigma [d, d], finite and real -> float64 arrays."""
+    mu, sigma = np.asarray(mu), np.asarray(sigma)
+    if mu.ndim != 1 or mu.shape[0] < 1:
+        raise ValueError('%s: mu must be a vector [d], got shape %s' % (what, list(mu.shape)))
+    if sigma.shape != (mu.shape[0], mu.shape[0]):
+        raise ValueError('%s: sigma must be [%d, %d] to match mu, got shape %s'
+                         % (what, mu.shape[0], mu.shape[0], list(sigma.shape)))
+    for name, value in (('mu', mu), ('sigma', sigma)):
+        if not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
+            raise ValueError('%s: %s must hold real numbers, got dtype %s' % (what, name, value.dtype))
+        if not np.isfinite(value).all():
+            raise ValueError('%s: %s contains NaN or inf' % (what, name))
+    return mu.astype(np.float64), sigma.astype(np.float64)
 
 
 def save_statistics(path, mu, sigma):
@@ -141,8 +159,8 @@ def main(argv=None):
     add_inception_options(parser, batch_size=50)
     parser.add_argument('--keep_remainder', action='store_true', help='use all images (TTUR drops N mod batch)')
     parser.add_argument('--kid', action='store_true', help='also KID (needs two image folders)')
-    parser.add_argument('--kid_subset_size', type=int, default=1000)
-    parser.add_argument('--kid_subsets', type=int, default=100)
+    parser.add_argument('--kid_subset_size', type=positive_int, default=1000)
+    parser.add_argument('--kid_subsets', type=positive_int, default=100)
     args = parser.parse_args(argv)
     apply_gpu_choice(args)
     net = {}
@@ -152,7 +170,7 @@ def main(argv=None):
             from metrics.inception_graph import InceptionNet
             net['net'] = InceptionNet(args.inception)
         return net['net']
-    try:
+    def body():
         if args.kid and any(p.endswith('.npz') for p in args.path):
             raise ValueError('KID needs the activations: give two image folders')
         stats = [statistics_of_path(p, inception, args.batch_size, args.keep_remainder, not args.quiet,
@@ -162,10 +180,8 @@ def main(argv=None):
         if args.kid:
             mean, std = kernel_inception_distance(stats[0][2], stats[1][2], args.kid_subsets, args.kid_subset_size)
             print('KID: %s +- %s' % (mean, std))
-    except (ValueError, OSError) as e:
-        print('error: %s' % e, file=sys.stderr)
-        return 2
-    return 0
+        return 0
+    return run_cli(body)
 
 
 if __name__ == '__main__':

@@ -22,7 +22,7 @@ if __package__ in (None, ''):
 
 import numpy as np  # noqa: E402
 
-from metrics.cli_options import add_inception_options, apply_gpu_choice  # noqa: E402
+from metrics.cli_options import add_inception_options, apply_gpu_choice, positive_int, run_cli  # noqa: E402
 
 
 def inception_score_from_probabilities(preds, splits=10):
@@ -75,21 +75,19 @@ def check_image_range(image):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('folder', help='folder of PNG/JPEG images (sorted file order)')
-    parser.add_argument('--splits', type=int, default=10)
+    parser.add_argument('--splits', type=positive_int, default=10)
     add_inception_options(parser, batch_size=100)
     args = parser.parse_args(argv)
     apply_gpu_choice(args)
     from metrics.image_inputs import folder_images
     from metrics.inception_graph import InceptionNet
-    try:
+    def body():
         images, count = folder_images(args.folder)
         mean, std = get_inception_score(images, args.splits, args.batch_size, InceptionNet(args.inception),
                                         progress=not args.quiet, total=count)
-    except (ValueError, OSError) as e:
-        print('error: %s' % e, file=sys.stderr)
-        return 2
-    print('Inception Score: %s +- %s' % (mean, std))
-    return 0
+        print('Inception Score: %s +- %s' % (mean, std))
+        return 0
+    return run_cli(body)
 
 
 if __name__ == '__main__':

@@ -41,9 +41,9 @@ class _BlockKernels:
         self.cross_block = tf.function(self._cross_block, reduce_retracing=True)
 
     def _distances(self, U, V):
-        """Distances in the comparison dtype: float16 blocks are widened (exactly) to float32."""
-        D = self.block.distances(U[0], U[1], V[0], V[1])
-        return tf.cast(D, tf.float32) if D.dtype == tf.float16 else D
+        """(distances in the comparison dtype, all finite): float16 blocks are widened (exactly) to float32."""
+        D, ok = self.block.checked_distances(U[0], U[1], V[0], V[1])
+        return (tf.cast(D, tf.float32) if D.dtype == tf.float16 else D), ok
 
     def _self_block(self, Xi, Xj, best_rows, best_cols, col_offset):
         """Merge one self-distance block into the running top lists of its rows and, transposed, its columns.
@@ -51,11 +51,11 @@ class _BlockKernels:
         Xi, Xj: (features, squared norms) of the block's rows and columns.
         """
         count = best_rows.shape[1]
-        D = self._distances(Xi, Xj)
+        D, ok = self._distances(Xi, Xj)
         new_rows = _smallest_sorted(tf.concat([best_rows, D], axis=1), count)
         D_cols = tf.transpose(D[:, col_offset:])
         new_cols = _smallest_sorted(tf.concat([best_cols, D_cols], axis=1), count)
-        return new_rows, new_cols
+        return new_rows, new_cols, ok
 
     def _cross_block(self, Q, R, ref_radii, query_radii, eps, realism, neighbors, strict, extras):
         """Reductions of one query x reference block; query_radii None skips the reverse direction.
@@ -64,11 +64,11 @@ class _BlockKernels:
         strict: compare with '<' (prdc, ManifoldMetric) instead of the official '<='.
         extras: also density counts, coverage of reference rows and complement precision.
         """
-        D = self._distances(Q, R)
+        D, ok = self._distances(Q, R)
         inside = tf.less if strict else tf.less_equal
         num_k = ref_radii.shape[1]
         in_ref_spheres = [inside(D, ref_radii[None, :, k]) for k in range(num_k)]  # [t, c] each
-        out = {'query_in': tf.stack([tf.reduce_any(m, axis=1) for m in in_ref_spheres], axis=1)}
+        out = {'query_in': tf.stack([tf.reduce_any(m, axis=1) for m in in_ref_spheres], axis=1), 'finite': ok}
         if extras:
             out['query_count'] = tf.stack([tf.reduce_sum(tf.cast(m, tf.int32), axis=1) for m in in_ref_spheres], 1)
             out['ref_covered'] = tf.stack([tf.reduce_any(m, axis=0) for m in in_ref_spheres], axis=1)
@@ -154,13 +154,22 @@ def kth_nearest_radii(block, features, nhood_sizes, row_batch_size, col_batch_si
         i1 = min(i0 + tile, n)
         j1 = min(j0 + col_batch_size, n)
         col_offset = max(i1 - j0, 0)  # columns before this belong to the diagonal tile (already rows)
-        rows, cols = kernels.self_block(features.rows(i0, i1), features.rows(j0, j1), best[i0:i1],
-                                        best[j0 + col_offset:j1],
-                                        tf.constant(col_offset, tf.int32))
+        rows, cols, ok = kernels.self_block(features.rows(i0, i1), features.rows(j0, j1), best[i0:i1],
+                                            best[j0 + col_offset:j1],
+                                            tf.constant(col_offset, tf.int32))
+        _raise_unless_finite(block, ok)
         best[i0:i1] = rows.numpy()
         best[j0 + col_offset:j1] = cols.numpy()
     radii = best[:, list(nhood_sizes)]
     return radii.astype(np.float16) if block.dtype == 'float16' else radii
+
+
+def _raise_unless_finite(block, ok):
+    """A float16 block whose arithmetic overflowed gives wrong distances (the pre-2021 code silently): refuse."""
+    if not bool(ok):
+        raise ValueError("dtype='%s': the distance arithmetic overflowed (a squared norm, 2 u.v or a squared distance "
+                         "above the %s maximum); these features cannot be evaluated in %s -- use dtype='float32'"
+                         % (block.dtype, block.dtype, block.dtype))
 
 
 def compare_dtype(block):
@@ -228,6 +237,7 @@ def cross_evaluate(block, query, ref, ref_radii, query_radii=None, eps=1e-5, rea
                                   query_radii[i0:i1] if reverse else None, eps_t, realism, neighbors,
                                   bool(strict), bool(extras))
         out = {key: value.numpy() for key, value in out.items()}
+        _raise_unless_finite(block, out.pop('finite'))
         rows, cols = slice(i0, i1), slice(j0, j1)
         _accumulate(acc, 'query', rows, out, j0, realism, neighbors)
         if extras:

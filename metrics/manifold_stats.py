@@ -5,7 +5,7 @@ metrics) is a mean of one of these per-sample arrays; they share the distance
 machinery of `precision_recall.py` (metrics.knn on metrics.distance_block).
 """
 from metrics.distance_block import DistanceBlock
-from metrics.feature_checks import as_batch_size, as_feature_matrix, as_nhood_sizes
+from metrics.feature_checks import as_batch_size, as_feature_matrix, as_nhood_sizes, check_distance_range
 from metrics.knn import PreparedFeatures, cross_evaluate, kth_nearest_radii
 
 
@@ -32,6 +32,7 @@ def manifold_statistics(real_features, fake_features, nhood_sizes, strict, dtype
     row_batch_size = as_batch_size(row_batch_size, 'row_batch_size')
     col_batch_size = as_batch_size(col_batch_size, 'col_batch_size')
     block = DistanceBlock(real.shape[1], num_gpus, dtype)
+    check_distance_range([real, fake], dtype)
     real_p, fake_p = PreparedFeatures(block, real), PreparedFeatures(block, fake)
     real_radii = kth_nearest_radii(block, real_p, ks, row_batch_size, col_batch_size, progress, 'real radii')
     fake_radii = kth_nearest_radii(block, fake_p, ks, row_batch_size, col_batch_size, progress, 'fake radii')

@@ -12,7 +12,7 @@ if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from metrics import fid_official_tf  # noqa: E402
-from metrics.cli_options import add_inception_options, apply_gpu_choice  # noqa: E402
+from metrics.cli_options import add_inception_options, apply_gpu_choice, run_cli  # noqa: E402
 
 
 def main(argv=None):
@@ -24,15 +24,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     apply_gpu_choice(args)
     from metrics.inception_graph import InceptionNet
-    try:
+    def body():
         mu, sigma, _ = fid_official_tf.statistics_of_path(args.folder, lambda: InceptionNet(args.inception),
                                                           args.batch_size, args.keep_remainder, not args.quiet)
         fid_official_tf.save_statistics(args.output, mu, sigma)
-    except (ValueError, OSError) as e:
-        print('error: %s' % e, file=sys.stderr)
-        return 2
-    print('Saved statistics of %s to %s' % (args.folder, args.output))
-    return 0
+        print('Saved statistics of %s to %s' % (args.folder, args.output))
+        return 0
+    return run_cli(body)
 
 
 if __name__ == '__main__':

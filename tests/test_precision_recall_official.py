@@ -145,3 +145,33 @@ def test_batch_sizes_do_not_change_decisions(row, col):
     d = run_details(info, ref, evl, 'float32', row_batch_size=row, col_batch_size=col)
     for key in ('precision_pred', 'recall_pred', 'precision_nn', 'recall_nn'):
         np.testing.assert_array_equal(d[key], out['official_fp32__' + key], err_msg=key)
+
+
+def test_fp16_runs_on_vgg_scale_features_within_stated_tolerance():
+    """Features with squared norms up to ~3.2e4 (VGG fc2 scale) run in float16 and match the pre-2021 run.
+
+    Scaling inputs by 2 scales every float16 operation of the official order exactly by 4 (powers of two
+    change no rounding while nothing overflows), so the official float16 outputs x4 are the reference.
+    """
+    info, ref, evl, out = load_case('vgglike_n600_d4096')
+    ref, evl = ref * 2, evl * 2
+    assert 16376 < float(np.max(np.sum(ref.astype(np.float64) ** 2, axis=1))) < 65504  # refused before
+    d = run_details(info, ref, evl, 'float16')
+    pre = 'official_fp16_pre2021__'
+    for key in ('precision_pred', 'recall_pred'):
+        assert (d[key] != out[pre + key]).sum() <= FP16_DECISION_DIFF * d[key].size, key
+    for key in ('ref_radii', 'eval_radii'):
+        expected = 4 * out[pre + key].astype(np.float64)
+        assert_rel_close(d[key], expected, RADII_RTOL_FP16, expected > 1e-2, key)
+    np.testing.assert_allclose(d['precision'], info['official_fp16_pre2021']['precision'], atol=1.5 / len(evl))
+    np.testing.assert_allclose(d['recall'], info['official_fp16_pre2021']['recall'], atol=1.5 / len(ref))
+
+
+def test_fp16_overflow_inside_the_arithmetic_is_refused_not_a_number():
+    # Nearly parallel vectors with squared norms ~5.3e4: |u|^2 fits float16, 2 u.v does not.
+    rs = np.random.RandomState(0)
+    x = (np.full([20, 4096], 3.6) + rs.randn(20, 4096) * 0.01).astype(np.float32)
+    with pytest.raises(ValueError, match="dtype='float16': the distance arithmetic overflowed"):
+        pr.knn_precision_recall_features(x, x + 0.01, dtype='float16', verbose=False)
+    with pytest.raises(ValueError, match='reach the float16 maximum'):
+        pr.knn_precision_recall_features(x * 2, x, dtype='float16', verbose=False)

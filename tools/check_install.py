@@ -17,10 +17,8 @@ import sys
 import tempfile
 
 try:
-    from packaging.markers import Marker
     from packaging.requirements import Requirement
 except ImportError:  # pip vendors packaging
-    from pip._vendor.packaging.markers import Marker
     from pip._vendor.packaging.requirements import Requirement
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,0 +1,241 @@
+"""Bad or unusual inputs a new user tries: a clear error or the right number, never a silent wrong one."""
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import numpy as np
+import PIL.Image
+import pytest
+
+import precision_recall
+import run_metric
+import utils
+from conftest import REPO, shared_path
+from datasets.image_folder import ImageFolder, allow_large_images
+from datasets.tfrecords import DatasetError
+from metrics import fid_official_tf
+from metrics.image_inputs import folder_images
+from metrics.manifold_stats import manifold_statistics
+
+
+def cli(*args, cwd):
+    return subprocess.run([sys.executable, os.path.join(REPO, 'run_metric.py')] + list(args), capture_output=True,
+                          text=True, timeout=600, cwd=str(cwd))
+
+
+def features(tmp_path, name, array):
+    path = str(tmp_path / name)
+    np.save(path, array)
+    return path
+
+
+# ---- silent wrong numbers -----------------------------------------------------------------------------------
+
+def test_features_whose_distances_overflow_float32_are_refused(tmp_path):
+    rs = np.random.RandomState(0)
+    real, fake = rs.randn(50, 16) * 1e19, rs.randn(50, 16) * 1e19
+    for call in (lambda: precision_recall.knn_precision_recall_features(real, fake, verbose=False),
+                 lambda: manifold_statistics(real, fake, [3], strict=True)):
+        with pytest.raises(ValueError, match='exceed the float32 range'):
+            call()
+    result = cli('--real_features', features(tmp_path, 'r.npy', real), '--fake_features',
+                 features(tmp_path, 'f.npy', fake), '--save_path', str(tmp_path / 'out'), cwd=tmp_path)
+    assert result.returncode == 2 and 'error:' in result.stderr and 'float32 range' in result.stderr
+    assert 'Traceback' not in result.stderr and not (tmp_path / 'out' / 'results.json').exists()
+
+
+def test_complex_and_out_of_range_float64_features_are_named():
+    rs = np.random.RandomState(0)
+    with pytest.raises(ValueError, match='complex values'):
+        precision_recall.knn_precision_recall_features(rs.randn(20, 4) + 1j, rs.randn(20, 4), verbose=False)
+    huge = rs.randn(20, 4)
+    huge[3, 1] = 1e300
+    with pytest.raises(ValueError, match='1 values exceed the float32 range'):
+        precision_recall.knn_precision_recall_features(huge, rs.randn(20, 4), verbose=False)
+    nan = rs.randn(20, 4)
+    nan[2, 2] = np.nan
+    with pytest.raises(ValueError, match='non-finite'):
+        precision_recall.knn_precision_recall_features(nan, rs.randn(20, 4), verbose=False)
+
+
+def test_16bit_pngs_give_the_8bit_image(tmp_path):
+    rs = np.random.RandomState(1)
+    eight, sixteen = tmp_path / 'eight', tmp_path / 'sixteen'
+    eight.mkdir()
+    sixteen.mkdir()
+    for i in range(3):
+        gray = rs.randint(0, 256, size=(20, 24)).astype(np.uint8)
+        PIL.Image.fromarray(gray).save(str(eight / ('%d.png' % i)))
+        PIL.Image.fromarray(gray.astype(np.uint16) * 257).save(str(sixteen / ('%d.png' % i)))  # mode I;16
+    assert PIL.Image.open(str(sixteen / '0.png')).mode.startswith('I')
+    with pytest.warns(UserWarning, match='converted to RGB'):  # the 8-bit grayscale copy: PIL's L -> RGB
+        expected = [ImageFolder(str(eight), verbose=False).load(i) for i in range(3)]
+    folder = ImageFolder(str(sixteen), verbose=False)
+    for i in range(3):
+        np.testing.assert_array_equal(folder.load(i), expected[i])
+    images, count = folder_images(str(sixteen), verbose=False)  # the IS/FID reader
+    assert count == 3 and np.array_equal(next(images), expected[0].transpose(1, 2, 0).astype(np.float32))
+
+
+def test_more_requested_reals_than_given_is_refused(tmp_path):
+    rs = np.random.RandomState(0)
+    result = cli('--real_features', features(tmp_path, 'r.npy', rs.randn(30, 8)), '--fake_features',
+                 features(tmp_path, 'f.npy', rs.randn(30, 8)), '--num_images', '1000', '--save_path',
+                 str(tmp_path / 'out'), cwd=tmp_path)
+    assert result.returncode == 2 and '--num_images 1000 is larger than the 30 real samples' in result.stderr
+
+
+@pytest.mark.parametrize('values', [['--truncations', '1.0', 'nan'], ['--truncations', 'inf'], ['--truncations=-inf']])
+def test_non_finite_truncation_is_refused_before_any_work(tmp_path, values):
+    result = cli('--real_features', 'missing.npy', '--truncation_sweep', *values,
+                 '--save_path', str(tmp_path / 'out'), cwd=tmp_path)
+    assert result.returncode == 2 and '--truncations must be finite' in result.stderr
+    assert not (tmp_path / 'out').exists()
+
+
+# ---- tracebacks and lost work -------------------------------------------------------------------------------
+
+def test_unwritable_outputs_are_refused_before_computing(tmp_path):
+    rs = np.random.RandomState(0)
+    args = ['--real_features', features(tmp_path, 'r.npy', rs.randn(30, 8)), '--fake_features',
+            features(tmp_path, 'f.npy', rs.randn(30, 8))]
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('x')
+    for save_path in (a_file, a_file / 'below'):
+        result = cli(*args, '--save_path', str(save_path), cwd=tmp_path)
+        assert result.returncode == 2 and '--save_path %s cannot be written' % save_path in result.stderr
+        assert 'Traceback' not in result.stderr and 'Evaluating' not in result.stdout
+    result = cli('--real_dir', str(tmp_path), '--fake_dir', str(tmp_path), '--cache_dir', str(a_file / 'cache'),
+                 '--save_path', str(tmp_path / 'out'), cwd=tmp_path)
+    assert result.returncode == 2 and '--cache_dir' in result.stderr and 'cannot be written' in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, 'geteuid') or os.geteuid() == 0, reason='root writes into read-only folders')
+def test_read_only_save_path_is_refused(tmp_path):
+    folder = tmp_path / 'ro'
+    folder.mkdir()
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    with pytest.raises(ValueError, match='cannot be written'):
+        run_metric.check_writable_folder(str(folder), '--save_path')
+
+
+def test_images_above_the_decompression_bomb_limit_are_named(tmp_path, monkeypatch):
+    PIL.Image.fromarray(np.zeros([60, 60, 3], np.uint8)).save(str(tmp_path / 'big.png'))
+    monkeypatch.setattr(PIL.Image, 'MAX_IMAGE_PIXELS', 1000)  # 3600 pixels > 2 x 1000
+    folder = ImageFolder(str(tmp_path), verbose=False)
+    with pytest.raises(DatasetError, match=r'big\.png is larger than PIL.s decompression-bomb limit of 2000 pixels'):
+        folder.load(0)
+    allow_large_images(True)
+    try:
+        assert folder.load(0).shape == (3, 60, 60)
+    finally:
+        allow_large_images(False)
+
+
+def test_symlink_loop_is_named(tmp_path):
+    if not hasattr(os, 'symlink'):
+        pytest.skip('no symlinks here')
+    PIL.Image.fromarray(np.zeros([8, 8, 3], np.uint8)).save(str(tmp_path / 'ok.png'))
+    os.symlink(str(tmp_path / 'b.png'), str(tmp_path / 'a.png'))
+    os.symlink(str(tmp_path / 'a.png'), str(tmp_path / 'b.png'))
+    with pytest.raises(DatasetError, match=r'cannot read image .*a\.png'):
+        ImageFolder(str(tmp_path), verbose=False)
+    result = cli('--real_dir', str(tmp_path), '--fake_dir', str(tmp_path), '--save_path', str(tmp_path / 'o'),
+                 cwd=tmp_path)
+    assert result.returncode == 2 and 'a.png' in result.stderr and 'Traceback' not in result.stderr
+
+
+def test_a_feature_network_given_as_generator_is_a_clear_cli_error(tmp_path):
+    from network_factory import write_vgg_pickle
+    vgg = write_vgg_pickle(str(tmp_path / 'vgg16.pkl'), width_divisor=64)
+    PIL.Image.fromarray(np.zeros([8, 8, 3], np.uint8)).save(str(tmp_path / 'x.png'))
+    result = cli('--real_dir', str(tmp_path), '--truncation_sweep', '--network', vgg, '--feature_network', vgg,
+                 '--save_path', str(tmp_path / 'o'), '--cache_dir', str(tmp_path / 'c'), '--quiet', cwd=tmp_path)
+    assert result.returncode == 2 and 'holds a feature network' in result.stderr and 'not a generator' in result.stderr
+
+
+@pytest.mark.parametrize('arrays,message', [
+    (dict(mu=np.float64(1.0), sigma=np.float64(2.0)), 'mu must be a vector'),
+    (dict(mu=np.zeros(3), sigma=np.eye(2)), r'sigma must be \[3, 3\]'),
+    (dict(mu=np.zeros(3), sigma=np.full([3, 3], np.nan)), 'sigma contains NaN'),
+    (dict(sigma=np.eye(3)), 'has no mu array'),
+])
+def test_fid_statistics_files_are_validated(tmp_path, capsys, arrays, message):
+    bad = str(tmp_path / 'bad.npz')
+    np.savez(bad, **arrays)
+    good = str(tmp_path / 'good.npz')
+    np.savez(good, mu=np.zeros(3), sigma=np.eye(3))
+    assert fid_official_tf.main([good, bad]) == 2
+    err = capsys.readouterr().err
+    assert 'error:' in err and __import__('re').search(message, err), err
+
+
+@pytest.mark.parametrize('script', ['fid_official_tf.py', 'inception_score_official_tf.py'])
+def test_zero_batch_size_is_a_usage_error(tmp_path, script):
+    args = [str(tmp_path), str(tmp_path)] if script.startswith('fid') else [str(tmp_path)]
+    result = subprocess.run([sys.executable, os.path.join(REPO, 'metrics', script)] + args + ['--batch_size', '0'],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and 'must be >= 1' in result.stderr and 'Traceback' not in result.stderr
+
+
+# ---- smaller things ------------------------------------------------------------------------------------------
+
+def test_outputs_get_the_normal_permissions(tmp_path):
+    path = str(tmp_path / 'results.json')
+    utils.save_json(path, {'a': 1})
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~utils.current_umask()
+
+
+def test_ctrl_c_prints_interrupted_and_exits_130(tmp_path, monkeypatch, capsys):
+    rs = np.random.RandomState(0)
+    args = ['--real_features', features(tmp_path, 'r.npy', rs.randn(30, 8)), '--fake_features',
+            features(tmp_path, 'f.npy', rs.randn(30, 8)), '--save_path', str(tmp_path / 'out')]
+
+    def interrupted(_args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(run_metric, 'run_experiments', interrupted)
+    assert run_metric.main(args) == 130
+    assert capsys.readouterr().err.strip() == 'interrupted'
+    assert not (tmp_path / 'out' / 'results.json').exists()
+
+
+def test_a_rerun_leaves_only_its_own_outputs(tmp_path):
+    rs = np.random.RandomState(0)
+    args = ['--real_features', features(tmp_path, 'r.npy', rs.randn(40, 8)), '--fake_features',
+            features(tmp_path, 'f.npy', rs.randn(40, 8)), '--save_path', str(tmp_path / 'out'), '--quiet']
+    first = cli(*args, '--realism_score', '--show_n_images', '4', cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert (tmp_path / 'out' / 'realism_scores.npy').exists()
+    (tmp_path / 'out' / 'my_notes.txt').write_text('kept')
+    second = cli(*args, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert sorted(os.listdir(str(tmp_path / 'out'))) == ['my_notes.txt', 'results.json']
+    assert 'realism' not in json.loads((tmp_path / 'out' / 'results.json').read_text())['evaluation']
+
+
+def test_quiet_download_prints_no_progress_bar(tmp_path, capsys):
+    import http.server
+    import threading
+    data = open(shared_path('fixtures', 'vgg16_torchscript', 'vgg16_tiny.pt'), 'rb').read()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header('Content-Length', str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = 'http://127.0.0.1:%d/vgg16.pt' % httpd.server_address[1]
+        net = utils.initialize_feature_extractor(url, str(tmp_path), verbose=False)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    captured = capsys.readouterr()
+    assert net.kind == 'feature network' and captured.err == '' and '%' not in captured.out
