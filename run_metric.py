@@ -238,9 +238,12 @@ def run_experiments(args):
             rows, details = run_truncation_sweep(cfg, stream, Gs, feature_net(),
                                                  save_features=keep if args.save_features else None)
             utils.save_truncation_txt(os.path.join(args.save_path, 'stylegan_truncation.txt'), rows)
-            reporting.save_truncation_plot(os.path.join(args.save_path, 'truncation_sweep.png'), rows)
+            intervals = [d['bootstrap'] for d in details] if cfg.bootstrap else None
+            reporting.save_truncation_plot(os.path.join(args.save_path, 'truncation_sweep.png'), rows, intervals)
             results['truncation_sweep'] = details
-            print(reporting.summary_table(rows))
+            official_setting = (args.data_dir and not args.network and not args.feature_network
+                                and cfg.num_images == 50000 and cfg.nhood_sizes == [3] and cfg.dtype == 'float32')
+            print(reporting.summary_table(rows, intervals, reporting.OFFICIAL_REFERENCE if official_setting else None))
     results['finished'] = time.strftime('%Y-%m-%d %H:%M:%S')
     peak = peak_gpu_memory_gb()
     if peak is not None:
@@ -260,6 +263,8 @@ def peak_gpu_memory_gb():
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    import utils
+    utils.quiet_tensorflow()
     try:
         return run(args)
     except KeyboardInterrupt:

@@ -7,6 +7,43 @@ import tempfile
 import numpy as np
 
 
+def quiet_tensorflow():
+    """Import TensorFlow without its C++ start-up log lines and silence tf.function retracing warnings.
+
+    Unless the user set TF_CPP_MIN_LOG_LEVEL (then their choice stands), sets it to 2 and sends the
+    process's stderr (file descriptor 2) to the null device while TensorFlow loads and runs its first
+    op: the oneDNN notice and the CPU-feature guard are printed by C++ before any level applies.
+    Python-side TensorFlow warnings (e.g. retracing) are limited to errors. Call before anything
+    imports tensorflow; later calls do nothing.
+    """
+    import logging
+    import sys
+    if 'tensorflow' in sys.modules:
+        return
+    user_choice = 'TF_CPP_MIN_LOG_LEVEL' in os.environ
+    if not user_choice:
+        os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'
+    saved = None
+    if not user_choice:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        except OSError:  # no usable descriptor 2 (some embedded interpreters): just import
+            saved = None
+    try:
+        import tensorflow as tf
+        tf.constant(0) + 1  # device and CPU-feature initialization happen here
+    finally:
+        if saved is not None:
+            os.dup2(saved, 2)
+            os.close(saved)
+    if not user_choice:
+        tf.get_logger().setLevel(logging.ERROR)
+
+
 @contextlib.contextmanager
 def atomic_output(path, mode='w'):
     """Open a temporary file beside `path`; on success it replaces `path`, on error it is removed.

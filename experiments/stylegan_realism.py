@@ -31,7 +31,8 @@ def save_extremes(result_dir, scores, highest, lowest, image_of):
         save_png(os.path.join(result_dir, 'high_realism_%f_%i.png' % (scores[hi], i)), high_image)
         high_images.append(high_image)
         low_images.append(low_image)
-    return save_realism_grid(os.path.join(result_dir, 'realism_grid.png'), high_images, low_images)
+    return save_realism_grid(os.path.join(result_dir, 'realism_grid.png'), high_images, low_images,
+                             scores[highest], scores[lowest])
 
 
 def run_stylegan_realism(config, real_stream, Gs, feature_net):

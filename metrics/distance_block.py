@@ -20,6 +20,10 @@ from dnnlib.tflib.tfutil import compute_devices, device_part, disable_tf32
 disable_tf32()
 
 SUPPORTED_DTYPES = ('float32', 'float16', 'float64')
+# 'squared': the official squared distances. 'euclidean_fp16': their square roots rounded to float16, the
+# comparison quantity of the stylegan2-ada-pytorch / mmagic family (torch.cdist on float16 features); with
+# float16-rounded inputs this emulates that family (conventions report only).
+METRICS = ('squared', 'euclidean_fp16')
 
 
 def batch_pairwise_distances(U, V):
@@ -50,6 +54,29 @@ def unclamped_distances(U, norm_u, V, norm_v):
     return norm_u - 2 * tf.matmul(U, V, False, True) + norm_v
 
 
+EXACT_ROWS, EXACT_COLS = 1024, 1024  # = knn.ROW_TILE: a row tile is one block
+
+
+def uniform_matmul(U, V):
+    """U V^T [n, m] computed as GEMMs of one fixed shape [EXACT_ROWS, d] x [d, EXACT_COLS] (zero padding).
+
+    A GEMM library may sum a dot product in a different order for differently shaped matrices; with
+    one shape for every block, u.v depends only on u and v, wherever the pair occurs.
+    """
+    n, m = tf.shape(U)[0], tf.shape(V)[0]
+    d = tf.shape(U)[1]
+    up = tf.pad(U, [[0, (-n) % EXACT_ROWS], [0, 0]])
+    vp = tf.pad(V, [[0, (-m) % EXACT_COLS], [0, 0]])
+    u_blocks = tf.reshape(up, [-1, EXACT_ROWS, d])
+    v_blocks = tf.reshape(vp, [-1, EXACT_COLS, d])
+
+    def row_block(u):
+        cols = tf.map_fn(lambda v: tf.matmul(u, v, transpose_b=True), v_blocks)  # [bv, R, C]
+        return tf.reshape(tf.transpose(cols, [1, 0, 2]), [EXACT_ROWS, -1])
+    rows = tf.map_fn(row_block, u_blocks)  # [bu, R, bv * C]
+    return tf.reshape(rows, [tf.shape(up)[0], -1])[:n, :m]
+
+
 class DistanceBlock:
     """Computes squared distances between two feature batches, columns split over devices.
 
@@ -60,11 +87,20 @@ class DistanceBlock:
             official code, the split need not be even.
         dtype: 'float32' (current official), 'float16' (official before 2021-10-25) or
             'float64' (for comparisons with float64 tools such as prdc/sklearn).
+        metric: 'squared' (official) or 'euclidean_fp16' (see METRICS).
+        exact_ties: distances as a pure function of the two vectors, so that a distance equal to a
+            radius on paper is equal in the computation wherever it is computed (prdc and
+            ManifoldMetric semantics): the symmetric order (|u|^2 + |v|^2) - 2 u.v, and exactly 0
+            between identical vectors (rows carry content ids). False keeps the official order.
     """
 
-    def __init__(self, num_features, num_gpus=1, dtype='float32'):
+    def __init__(self, num_features, num_gpus=1, dtype='float32', metric='squared', exact_ties=False):
         if dtype not in SUPPORTED_DTYPES:
             raise ValueError('dtype must be one of %s, got %r' % (SUPPORTED_DTYPES, dtype))
+        if metric not in METRICS or (metric != 'squared' and dtype != 'float32'):
+            raise ValueError('metric must be one of %s (euclidean_fp16 with dtype float32), got %r' % (METRICS, metric))
+        self.metric = metric
+        self.exact_ties = bool(exact_ties)
         self.num_features = int(num_features)
         self.num_gpus = int(num_gpus)
         self.dtype = dtype
@@ -79,7 +115,7 @@ class DistanceBlock:
         """
         return self.checked_distances(U, norm_u, V, norm_v)[0]
 
-    def checked_distances(self, U, norm_u, V, norm_v):
+    def checked_distances(self, U, norm_u, V, norm_v, ids_u=None, ids_v=None):
         """(distances [n, m], all_finite scalar bool tensor); traceable.
 
         all_finite tells whether the arithmetic stayed in range. Only float16 can overflow with
@@ -90,14 +126,22 @@ class DistanceBlock:
         for i, device in enumerate(self.devices):
             with tf.device(device):
                 if len(self.devices) == 1:
-                    v, nv = V, norm_v
+                    v, nv, iv = V, norm_v, ids_v
                 else:
                     begin, end = device_part(tf.shape(V)[0], i, len(self.devices))
                     v, nv = V[begin:end], norm_v[begin:end]
-                raw = unclamped_distances(U, norm_u, v, nv)
+                    iv = None if ids_v is None else ids_v[begin:end]
+                if self.exact_ties:
+                    raw = (tf.reshape(norm_u, [-1, 1]) + tf.reshape(nv, [1, -1])) - 2 * uniform_matmul(U, v)
+                    raw = tf.where(tf.equal(ids_u[:, None], iv[None, :]), tf.zeros_like(raw), raw)
+                else:
+                    raw = unclamped_distances(U, norm_u, v, nv)
                 if self.dtype == 'float16':
                     finite.append(tf.reduce_all(tf.math.is_finite(raw)))
-                parts.append(tf.maximum(raw, tf.constant(0, raw.dtype)))
+                clamped = tf.maximum(raw, tf.constant(0, raw.dtype))
+                if self.metric == 'euclidean_fp16':
+                    clamped = tf.cast(tf.cast(tf.sqrt(clamped), tf.float16), raw.dtype)
+                parts.append(clamped)
         with tf.device(self.devices[0]):
             D = parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
             ok = tf.reduce_all(tf.stack(finite)) if finite else tf.constant(True)

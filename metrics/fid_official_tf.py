@@ -163,6 +163,8 @@ def main(argv=None):
     parser.add_argument('--kid_subsets', type=positive_int, default=100)
     args = parser.parse_args(argv)
     apply_gpu_choice(args)
+    import utils
+    utils.quiet_tensorflow()
     net = {}
 
     def inception():

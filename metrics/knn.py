@@ -19,6 +19,10 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+# float16 unit roundoff 2^-11 times 4: a comparison of squared distances whose two sides differ by less than
+# FP16_BAND * (|u|^2 + |v|^2) can come out either way once the terms of |u|^2 - 2 u.v + |v|^2 (or a square root)
+# are rounded to float16 (conventions report: "within float16 rounding of the sphere boundary").
+FP16_BAND = 4 * 2.0 ** -11
 ROW_TILE = 1024  # rows per block; small enough that symmetric tiles save ~40% of the self-distance work
 
 
@@ -33,16 +37,52 @@ def _smallest_sorted(x, count):
 
 
 class _BlockKernels:
-    """tf.functions bound to one DistanceBlock (device placement and dtype)."""
+    """tf.functions bound to one DistanceBlock (device placement and dtype), each traced once.
+
+    Every kernel has a fixed input signature (any number of rows, the block's width and dtype), so
+    blocks of different sizes (the last, partial ones) reuse the one trace instead of retracing.
+    One function is made per static configuration (number of kept neighbours, flags).
+    """
 
     def __init__(self, block):
         self.block = block
-        self.self_block = tf.function(self._self_block, reduce_retracing=True)
-        self.cross_block = tf.function(self._cross_block, reduce_retracing=True)
+        self._functions = {}
+        rows = (tf.TensorSpec([None, block.num_features], block.tf_dtype), tf.TensorSpec([None], block.tf_dtype))
+        if block.exact_ties:
+            rows += (tf.TensorSpec([None], tf.int64),)  # content ids (see content_ids)
+        self._rows_spec = rows
+        self._cmp = tf.as_dtype(compare_dtype(block))
+
+    def _function(self, key, python_function, signature):
+        if key not in self._functions:
+            self._functions[key] = tf.function(python_function, input_signature=signature)
+        return self._functions[key]
+
+    def self_block(self, Xi, Xj, best_rows, best_cols, col_offset):
+        count = best_rows.shape[1]
+        spec = tf.TensorSpec([None, count], self._cmp)
+        fn = self._function(('self', count), self._self_block,
+                            [self._rows_spec, self._rows_spec, spec, spec, tf.TensorSpec([], tf.int32)])
+        return fn(Xi, Xj, best_rows, best_cols, col_offset)
+
+    def cross_block(self, Q, R, ref_radii, query_radii, eps, realism, neighbors, strict, extras, margins=False):
+        flags = (bool(realism), bool(neighbors), bool(strict), bool(extras), bool(margins))
+        ref_spec = tf.TensorSpec([None, ref_radii.shape[1]], self._cmp)
+        eps_spec = tf.TensorSpec([], self._cmp)
+        if query_radii is None:
+            fn = self._function(('cross', ref_radii.shape[1], None) + flags,
+                                lambda q, r, rr, e: self._cross_block(q, r, rr, None, e, *flags),
+                                [self._rows_spec, self._rows_spec, ref_spec, eps_spec])
+            return fn(Q, R, ref_radii, eps)
+        query_spec = tf.TensorSpec([None, query_radii.shape[1]], self._cmp)
+        fn = self._function(('cross', ref_radii.shape[1], query_radii.shape[1]) + flags,
+                            lambda q, r, rr, qr, e: self._cross_block(q, r, rr, qr, e, *flags),
+                            [self._rows_spec, self._rows_spec, ref_spec, query_spec, eps_spec])
+        return fn(Q, R, ref_radii, query_radii, eps)
 
     def _distances(self, U, V):
         """(distances in the comparison dtype, all finite): float16 blocks are widened (exactly) to float32."""
-        D, ok = self.block.checked_distances(U[0], U[1], V[0], V[1])
+        D, ok = self.block.checked_distances(*U[:2], *V[:2], *((U[2], V[2]) if len(U) > 2 else ()))
         return (tf.cast(D, tf.float32) if D.dtype == tf.float16 else D), ok
 
     def _self_block(self, Xi, Xj, best_rows, best_cols, col_offset):
@@ -57,12 +97,14 @@ class _BlockKernels:
         new_cols = _smallest_sorted(tf.concat([best_cols, D_cols], axis=1), count)
         return new_rows, new_cols, ok
 
-    def _cross_block(self, Q, R, ref_radii, query_radii, eps, realism, neighbors, strict, extras):
+    def _cross_block(self, Q, R, ref_radii, query_radii, eps, realism, neighbors, strict, extras, margins=False):
         """Reductions of one query x reference block; query_radii None skips the reverse direction.
 
         Q, R: (features, squared norms) of the block's query rows and reference columns.
         strict: compare with '<' (prdc, ManifoldMetric) instead of the official '<='.
         extras: also density counts, coverage of reference rows and complement precision.
+        margins: also per row min (D - r) (0 = decided by an exact tie) and min (D - r) / band, where
+            band = FP16_BAND * (|q|^2 + |r|^2) is the float16 rounding scale of that comparison.
         """
         D, ok = self._distances(Q, R)
         inside = tf.less if strict else tf.less_equal
@@ -72,6 +114,11 @@ class _BlockKernels:
         if extras:
             out['query_count'] = tf.stack([tf.reduce_sum(tf.cast(m, tf.int32), axis=1) for m in in_ref_spheres], 1)
             out['ref_covered'] = tf.stack([tf.reduce_any(m, axis=0) for m in in_ref_spheres], axis=1)
+        if margins:
+            band = FP16_BAND * (tf.cast(Q[1], D.dtype)[:, None] + tf.cast(R[1], D.dtype)[None, :])
+            gaps = [D - ref_radii[None, :, k] for k in range(num_k)]
+            out['query_gap'] = tf.stack([tf.reduce_min(g, axis=1) for g in gaps], axis=1)
+            out['query_band'] = tf.stack([tf.reduce_min(g / band, axis=1) for g in gaps], axis=1)
         if realism:
             out['query_realism'] = tf.reduce_max(ref_radii[None, :, 0] / (D + eps), axis=1)
         if neighbors:
@@ -82,6 +129,10 @@ class _BlockKernels:
             out['ref_in'] = tf.stack([tf.reduce_any(m, axis=0) for m in in_query_spheres], axis=1)
             if extras:
                 out['query_comp'] = tf.stack([tf.reduce_any(m, axis=1) for m in in_query_spheres], axis=1)
+            if margins:
+                gaps = [D - query_radii[:, k, None] for k in range(query_radii.shape[1])]
+                out['ref_gap'] = tf.stack([tf.reduce_min(g, axis=0) for g in gaps], axis=1)
+                out['ref_band'] = tf.stack([tf.reduce_min(g / band, axis=0) for g in gaps], axis=1)
             if realism:
                 out['ref_realism'] = tf.reduce_max(query_radii[:, 0, None] / (D + eps), axis=0)
             if neighbors:
@@ -90,11 +141,15 @@ class _BlockKernels:
         return out
 
 
+_KERNELS = {}
+
+
 def _kernels(block):
-    kernels = getattr(block, '_knn_kernels', None)
-    if kernels is None:
-        kernels = block._knn_kernels = _BlockKernels(block)
-    return kernels
+    """The kernels of every block with this configuration: each is traced once per process, not per block."""
+    key = (block.num_features, block.dtype, block.metric, block.exact_ties, tuple(block.devices))
+    if key not in _KERNELS:
+        _KERNELS[key] = _BlockKernels(block)
+    return _KERNELS[key]
 
 
 RESIDENT_BYTES_LIMIT = 8 << 30  # feature sets up to this size get a device copy; larger ones are streamed
@@ -109,7 +164,7 @@ class PreparedFeatures:
     give the same values.
     """
 
-    def __init__(self, block, features, resident=None):
+    def __init__(self, block, features, resident=None, ids=None):
         self.n = int(features.shape[0])
         self.block = block
         if resident is None:
@@ -117,12 +172,34 @@ class PreparedFeatures:
         self.resident = resident
         self.x, self.norms = block.prepare(features, keep=resident)
         self.host = None if resident else features
+        if block.exact_ties and ids is None:
+            raise ValueError('an exact_ties DistanceBlock needs content ids of the rows (see content_ids)')
+        self.ids = None if not block.exact_ties else tf.constant(np.asarray(ids, np.int64))
 
     def rows(self, begin, end):
-        """(features, squared norms) of rows begin..end-1."""
+        """(features, squared norms[, content ids]) of rows begin..end-1."""
+        extra = () if self.ids is None else (self.ids[begin:end],)
         if self.resident:
-            return self.x[begin:end], self.norms[begin:end]
-        return tf.cast(tf.convert_to_tensor(self.host[begin:end]), self.block.tf_dtype), self.norms[begin:end]
+            return (self.x[begin:end], self.norms[begin:end]) + extra
+        return (tf.cast(tf.convert_to_tensor(self.host[begin:end]), self.block.tf_dtype),
+                self.norms[begin:end]) + extra
+
+
+def content_ids(*feature_sets):
+    """int64 ids [n_i] per set: equal ids exactly for equal rows, across all the given sets.
+
+    Rows are told apart by a 128-bit BLAKE2b digest of their bytes (a collision is not a practical
+    concern), so no [n, d] copy of the data is kept.
+    """
+    import hashlib
+    table, out = {}, []
+    for features in feature_sets:
+        x = np.ascontiguousarray(features)
+        ids = np.empty(len(x), np.int64)
+        for i, row in enumerate(x):
+            ids[i] = table.setdefault(hashlib.blake2b(row.tobytes(), digest_size=16).digest(), len(table))
+        out.append(ids)
+    return out
 
 
 def _prepared(block, features):
@@ -179,7 +256,7 @@ def compare_dtype(block):
 
 def cross_evaluate(block, query, ref, ref_radii, query_radii=None, eps=1e-5, realism=False,
                    neighbors=False, row_batch_size=10000, col_batch_size=50000, progress=False,
-                   desc='manifold membership', strict=False, extras=False):
+                   desc='manifold membership', strict=False, extras=False, margins=False):
     """Test query rows against reference spheres (and, optionally, reference rows against query spheres).
 
     Args:
@@ -193,6 +270,9 @@ def cross_evaluate(block, query, ref, ref_radii, query_radii=None, eps=1e-5, rea
         extras: also 'query_count' int32 [m, K] (reference spheres containing each query: density),
             'ref_covered' bool [n, K] (some query inside the reference sphere: coverage) and, with
             query_radii, 'query_comp' bool [m, K] (some reference inside the query's sphere).
+        margins: also 'query_gap' [m, K] = min_j (d - ref_radii[j]) (<= 0: inside; == 0: decided by an
+            exact tie) and 'query_band' [m, K] = the same in units of the float16 rounding scale
+            FP16_BAND * (|q|^2 + |r_j|^2); with query_radii, 'ref_gap' and 'ref_band' [n, K].
     Returns:
         dict with 'query_in' bool [m, K] (some ref j has d(q, r_j) <= ref_radii[j, k]),
         'query_realism' [m] = max_j ref_radii[j, 0] / (d + eps), 'query_nn' int32 [m] and
@@ -217,6 +297,10 @@ def cross_evaluate(block, query, ref, ref_radii, query_radii=None, eps=1e-5, rea
     if extras:
         acc['query_count'] = np.zeros([m, num_k], np.int64)
         acc['ref_covered'] = np.zeros([n, num_k], bool)
+    if margins:
+        for side, size, count in [('query', m, num_k)] + ([('ref', n, query_radii.shape[1])] if reverse else []):
+            acc[side + '_gap'] = np.full([size, count], np.inf, dtype)
+            acc[side + '_band'] = np.full([size, count], np.inf, dtype)
     sides = [('query', m)] + ([('ref', n)] if reverse else [])
     for side, size in sides:
         if reverse and side == 'ref':
@@ -235,7 +319,7 @@ def cross_evaluate(block, query, ref, ref_radii, query_radii=None, eps=1e-5, rea
         j1 = min(j0 + col_batch_size, n)
         out = kernels.cross_block(query.rows(i0, i1), ref.rows(j0, j1), ref_radii[j0:j1],
                                   query_radii[i0:i1] if reverse else None, eps_t, realism, neighbors,
-                                  bool(strict), bool(extras))
+                                  bool(strict), bool(extras), bool(margins))
         out = {key: value.numpy() for key, value in out.items()}
         _raise_unless_finite(block, out.pop('finite'))
         rows, cols = slice(i0, i1), slice(j0, j1)
@@ -243,6 +327,12 @@ def cross_evaluate(block, query, ref, ref_radii, query_radii=None, eps=1e-5, rea
         if extras:
             acc['query_count'][rows] += out['query_count']
             acc['ref_covered'][cols] |= out['ref_covered']
+        if margins:
+            for key in ('query_gap', 'query_band'):
+                np.minimum(acc[key][rows], out[key], out=acc[key][rows])
+            if reverse:
+                for key in ('ref_gap', 'ref_band'):
+                    np.minimum(acc[key][cols], out[key], out=acc[key][cols])
         if reverse:
             _accumulate(acc, 'ref', cols, out, i0, realism, neighbors)
             if extras:

@@ -23,6 +23,8 @@ def main(argv=None):
     parser.add_argument('--keep_remainder', action='store_true', help='use all images (TTUR drops N mod batch)')
     args = parser.parse_args(argv)
     apply_gpu_choice(args)
+    import utils
+    utils.quiet_tensorflow()
     from metrics.inception_graph import InceptionNet
     def body():
         mu, sigma, _ = fid_official_tf.statistics_of_path(args.folder, lambda: InceptionNet(args.inception),

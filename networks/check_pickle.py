@@ -169,6 +169,8 @@ def main(argv=None):
     p.add_argument('--cache_dir', default=DEFAULT_CACHE, help='the source and layout are saved under '
                                                               '<cache_dir>/network_sources')
     args = p.parse_args(argv)
+    import utils
+    utils.quiet_tensorflow()
     from dnnlib import torchscript
     from dnnlib.tflib import NetworkPickleError
     try:

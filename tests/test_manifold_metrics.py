@@ -129,3 +129,40 @@ def test_bootstrap_intervals():
     assert bootstrap_intervals(stats, 500, seed=1) == ci  # seeded: reproducible
     with pytest.raises(ValueError):
         bootstrap_intervals(stats, num_resamples=1)
+
+
+def duplicated_float_sets(kind, n_unique=300, d=256, seed=0):
+    """Real-valued (non-integer) features with exact duplicates: ties exist on paper, not in naive arithmetic."""
+    rs = np.random.RandomState(seed)
+    base = np.maximum(rs.randn(n_unique, d) + 0.3 * rs.randn(1, d), 0).astype(np.float32) * 2.5
+    if kind == 'duplicated rows':
+        return base[rs.randint(0, n_unique, 2 * n_unique)], base[rs.randint(0, n_unique, 2 * n_unique)]
+    if kind == 'identical sets':
+        return base, base.copy()
+    return base[rs.randint(0, 25, n_unique)], base[rs.randint(0, 25, n_unique)]  # heavy duplication
+
+
+@pytest.mark.parametrize('kind', ['duplicated rows', 'identical sets', 'heavy duplication'])
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+def test_peer_metrics_are_tie_exact_on_duplicated_data(kind, dtype):
+    """A distance tied with a radius on paper is tied in the computation, wherever it is computed."""
+    real, fake = duplicated_float_sets(kind)
+    for k in (3, 5):
+        expected = prdc_reference(real, fake, k)
+        ours = compute_prdc(real, fake, nearest_k=k, dtype=dtype)
+        # ratios of integer counts: equal up to the last bit of the division (1e-12), i.e. every decision equal
+        assert ours == pytest.approx(expected, rel=1e-12, abs=0), (kind, dtype, k)
+        symmetric = compute_symmetric_precision_recall(real, fake, k=k, dtype=dtype)
+        assert symmetric == pytest.approx(symmetric_reference(real, fake, k), rel=1e-12, abs=0)
+    if kind == 'identical sets':
+        assert ours['precision'] == ours['recall'] == ours['coverage'] == 1.0 and ours['density'] == 1.0
+
+
+def test_tie_exactness_does_not_depend_on_block_sizes():
+    real, fake = duplicated_float_sets('duplicated rows', n_unique=700, d=64, seed=3)
+    expected = prdc_reference(real, fake, 3)
+    from metrics.prdc import prdc_from_statistics
+    for row_batch, col_batch in ((10000, 50000), (300, 700), (1024, 1000), (97, 131)):
+        stats = manifold_statistics(real, fake, [3], strict=True, row_batch_size=row_batch, col_batch_size=col_batch,
+                                    exact_ties=True)
+        assert prdc_from_statistics(stats) == pytest.approx(expected, rel=1e-12, abs=0), (row_batch, col_batch)

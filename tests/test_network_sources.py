@@ -65,7 +65,8 @@ def sources(server, *paths, sha256=None):
             for p in paths]
 
 
-def test_quota_page_falls_back_to_the_next_source(server, tmp_path, capsys):
+def test_quota_page_falls_back_to_the_next_source(server, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(utils, '_NOTED', set())  # the layout is printed once per process and network
     net = utils.initialize_feature_extractor(sources(server, '/quota', '/missing', '/vgg16.pt'), str(tmp_path))
     out = capsys.readouterr().out
     assert 'quota exceeded' in out and 'HTTP 404' in out and 'trying the next source' in out

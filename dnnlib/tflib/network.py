@@ -272,6 +272,8 @@ class Network:
             with tf.device(devices[0]):
                 return [tf.concat([outs[i] for outs in per_device], axis=0) for i in range(len(per_device[0]))]
 
-        fn = tf.function(evaluate, reduce_retracing=True)
+        # One trace for any batch size and image size: the input dims the network leaves open stay open.
+        signature = [tf.TensorSpec([None] + list(shape[1:]), tf.float32) for shape in self.input_shapes]
+        fn = tf.function(evaluate, input_signature=signature)
         self._run_cache[key] = fn
         return fn

@@ -1,0 +1,187 @@
+"""Precision/recall conventions of the official code and its ports, and why two of them disagree.
+
+Each convention is one record: how distances are computed and compared. On paper they all define
+the same k-NN precision and recall; in practice the tie rule and the float16 rounding of some
+ports flip a few per-sample decisions. `conventions_report(real, fake)` evaluates every convention
+on the same features and counts, per direction, the decisions that differ from the official
+rule, the decisions that lie within float16 rounding of their sphere boundary (the most a float16
+port can flip) and those decided by an exact tie (what `<` versus `<=` changes).
+
+Directions: precision decides each fake (eval) sample against the real spheres; recall decides
+each real (ref) sample against the fake spheres.
+"""
+import collections
+
+import numpy as np
+
+from metrics.feature_checks import as_feature_matrix, as_nhood_sizes
+from metrics.manifold_stats import manifold_statistics
+
+Convention = collections.namedtuple('Convention', 'name rule dtype metric round_inputs used_by')
+
+CONVENTIONS = [
+    Convention('official', '<=', 'float32', 'squared', False,
+               'kynkaat official TF (since 2021-10-25); torch-fidelity prc'),
+    Convention('official_fp16', '<=', 'float16', 'squared', False,
+               'kynkaat official TF before 2021-10-25 (float16 inputs, distances and radii)'),
+    Convention('strict', '<', 'float32', 'squared', False, 'prdc, dgm-eval, emergent-asymmetry ManifoldMetric'),
+    Convention('euclidean_fp16', '<=', 'float32', 'euclidean_fp16', True,
+               'stylegan2-ada-pytorch compute_pr, mmagic, ADM family (emulated: float16 features, Euclidean '
+               'distances and radii rounded to float16)'),
+]
+
+
+def _decisions(real, fake, ks, convention, num_gpus, progress, margins=False):
+    if convention.round_inputs:
+        real, fake = (x.astype(np.float16).astype(np.float32) for x in (real, fake))
+    return manifold_statistics(real, fake, ks, strict=convention.rule == '<', dtype=convention.dtype,
+                               num_gpus=num_gpus, progress=progress, metric=convention.metric, margins=margins)
+
+
+def conventions_report(real_features, fake_features, nhood_sizes=(3,), num_gpus=1, progress=False, port=None):
+    """Every convention on the same features.
+
+    Args:
+        real_features [N, d], fake_features [M, d]: float arrays (reals define recall's samples).
+        port: None, or a dict from `read_port_results` (the user's own port's numbers to place).
+    Returns a dict: 'nhood_sizes', 'num_real', 'num_fake', 'conventions' (name -> {'rule', 'dtype',
+    'metric', 'used_by', 'precision' [K], 'recall' [K], 'eval_flips' [K], 'ref_flips' [K]} with flips
+    counted against 'official'), 'boundary' ({'eval'/'ref': {'within_fp16' [K], 'exact_ties' [K]}}),
+    the per-sample official decisions ('official_eval' bool [M, K], 'official_ref' bool [N, K]), and
+    'port' when given.
+    """
+    real = as_feature_matrix(real_features, 'real_features')
+    fake = as_feature_matrix(fake_features, 'fake_features', real.shape[1])
+    ks = as_nhood_sizes(list(nhood_sizes), real.shape[0], 'real_features')
+    as_nhood_sizes(ks, fake.shape[0], 'fake_features')
+    per_sample = {}
+    report = {'nhood_sizes': ks, 'num_real': len(real), 'num_fake': len(fake), 'conventions': {}}
+    for convention in CONVENTIONS:
+        stats = _decisions(real, fake, ks, convention, num_gpus, progress, margins=convention.name == 'official')
+        per_sample[convention.name] = (stats['fake_in_real'], stats['real_in_fake'])
+        if convention.name == 'official':
+            report['boundary'] = {
+                'eval': {'within_fp16': (np.abs(stats['fake_band']) <= 1).sum(axis=0).tolist(),
+                         'exact_ties': (stats['fake_gap'] == 0).sum(axis=0).tolist()},
+                'ref': {'within_fp16': (np.abs(stats['real_band']) <= 1).sum(axis=0).tolist(),
+                        'exact_ties': (stats['real_gap'] == 0).sum(axis=0).tolist()}}
+        official_eval, official_ref = per_sample['official']
+        report['conventions'][convention.name] = {
+            'rule': convention.rule, 'dtype': convention.dtype, 'metric': convention.metric,
+            'used_by': convention.used_by,
+            'precision': stats['fake_in_real'].mean(axis=0).tolist(),
+            'recall': stats['real_in_fake'].mean(axis=0).tolist(),
+            'eval_flips': (stats['fake_in_real'] != official_eval).sum(axis=0).tolist(),
+            'ref_flips': (stats['real_in_fake'] != official_ref).sum(axis=0).tolist()}
+    report['official_eval'], report['official_ref'] = per_sample['official']
+    if port is not None:
+        report['port'] = place_port(port, report, per_sample)
+    return report
+
+
+def read_port_results(path):
+    """A port's results: JSON {'precision': p or [p], 'recall': r or [r]} or .npz with per-sample 0/1 arrays.
+
+    The .npz holds 'precision_pred' [M] or [M, K] (fake/eval samples) and/or 'recall_pred' [N] or
+    [N, K] (real/ref samples), in the order of the features given to the report.
+    """
+    import json
+    if path.endswith('.npz'):
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: np.asarray(data[k]) for k in ('precision_pred', 'recall_pred') if k in data.files}
+        if not arrays:
+            raise ValueError('%s holds no precision_pred or recall_pred array' % path)
+        for key, value in arrays.items():
+            if value.ndim == 1:
+                arrays[key] = value[:, None]
+            if arrays[key].ndim != 2 or not np.isin(arrays[key], (0, 1)).all():
+                raise ValueError('%s: %s must be 0/1 decisions [samples] or [samples, K]' % (path, key))
+            arrays[key] = arrays[key].astype(bool)
+        return {'kind': 'per-sample', 'path': path, **arrays}
+    with open(path) as f:
+        data = json.load(f)
+    if not isinstance(data, dict) or not {'precision', 'recall'} <= set(data):
+        raise ValueError('%s: expected JSON with "precision" and "recall"' % path)
+    values = {k: np.atleast_1d(np.asarray(data[k], np.float64)) for k in ('precision', 'recall')}
+    if any(v.ndim != 1 or not np.isfinite(v).all() for v in values.values()):
+        raise ValueError('%s: precision and recall must be numbers or lists of numbers' % path)
+    return {'kind': 'numbers', 'path': path, **values}
+
+
+def place_port(port, report, per_sample, max_listed=20):
+    """Which convention the port's results match best, and (per-sample input) which samples disagree."""
+    names = list(report['conventions'])
+    out = {'path': port['path'], 'kind': port['kind'], 'distance': {}}
+    if port['kind'] == 'numbers':
+        for name in names:
+            c = report['conventions'][name]
+            k = min(len(port['precision']), len(c['precision']))
+            out['distance'][name] = float(np.abs(np.asarray(c['precision'][:k]) - port['precision'][:k]).sum()
+                                          + np.abs(np.asarray(c['recall'][:k]) - port['recall'][:k]).sum())
+        out['precision'], out['recall'] = port['precision'].tolist(), port['recall'].tolist()
+    else:
+        for key, index in (('precision_pred', 0), ('recall_pred', 1)):
+            if key in port and len(port[key]) != len(per_sample['official'][index]):
+                raise ValueError('%s: %s has %d samples, the features have %d'
+                                 % (port['path'], key, len(port[key]), len(per_sample['official'][index])))
+        disagree = {}
+        for name in names:
+            total, listed = 0, {}
+            for key, index in (('precision_pred', 0), ('recall_pred', 1)):
+                if key not in port:
+                    continue
+                k = min(port[key].shape[1], per_sample[name][index].shape[1])
+                rows = np.nonzero((port[key][:, :k] != per_sample[name][index][:, :k]).any(axis=1))[0]
+                total += len(rows)
+                listed['eval' if index == 0 else 'ref'] = rows[:max_listed].tolist()
+            out['distance'][name] = total
+            disagree[name] = listed
+        out['disagreeing_samples'] = disagree
+    out['closest'] = min(names, key=lambda name: out['distance'][name])
+    return out
+
+
+def format_report(report):
+    """Printable text of conventions_report output."""
+    lines = []
+    header = '%-16s %-4s %-8s %-15s %10s %10s %11s %10s' % ('convention', 'rule', 'dtype', 'distance', 'precision',
+                                                             'recall', 'eval flips', 'ref flips')
+    for i, k in enumerate(report['nhood_sizes']):
+        lines.append('k = %d  (%d real, %d fake samples; flips = decisions that differ from "official")'
+                     % (k, report['num_real'], report['num_fake']))
+        lines.append(header)
+        for name, c in report['conventions'].items():
+            lines.append('%-16s %-4s %-8s %-15s %10.4f %10.4f %11d %10d'
+                         % (name, c['rule'], c['dtype'], c['metric'], c['precision'][i], c['recall'][i],
+                            c['eval_flips'][i], c['ref_flips'][i]))
+        b = report['boundary']
+        lines.append('decisions within float16 rounding of their sphere boundary (at most this many can flip in a '
+                     'float16 port): eval %d, ref %d' % (b['eval']['within_fp16'][i], b['ref']['within_fp16'][i]))
+        lines.append('decisions made by an exact tie d == r (what < instead of <= changes): eval %d, ref %d'
+                     % (b['eval']['exact_ties'][i], b['ref']['exact_ties'][i]))
+        lines.append('')
+    lines.append('who uses which convention:')
+    lines += ['  %-16s %s' % (name, c['used_by']) for name, c in report['conventions'].items()]
+    port = report.get('port')
+    if port:
+        lines.append('')
+        unit = 'sum |dP| + |dR|' if port['kind'] == 'numbers' else 'samples with a different decision'
+        lines.append('your port (%s): closest convention "%s"; %s per convention: %s'
+                     % (port['path'], port['closest'], unit,
+                        ', '.join('%s %s' % (n, ('%.4f' % d) if port['kind'] == 'numbers' else d)
+                                  for n, d in port['distance'].items())))
+        if port['kind'] == 'per-sample':
+            for side, rows in port['disagreeing_samples'][port['closest']].items():
+                if rows:
+                    lines.append('  %s samples that disagree with "%s" (first %d): %s'
+                                 % (side, port['closest'], len(rows), rows))
+            official = port['disagreeing_samples']['official']
+            for side, rows in official.items():
+                if rows and port['closest'] != 'official':
+                    lines.append('  %s samples that disagree with "official" (first %d): %s' % (side, len(rows), rows))
+    return '\n'.join(lines)
+
+
+def report_for_json(report):
+    """conventions_report output without the per-sample arrays (for results.json)."""
+    return {k: v for k, v in report.items() if k not in ('official_eval', 'official_ref')}
