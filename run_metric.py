@@ -63,6 +63,13 @@ def parse_args(argv):
     g.add_argument('--prdc', type=int, default=0, metavar='K',
                    help='also density/coverage (Naeem et al.) and symmetric precision/recall (Khayatkhoei & '
                         'AbdAlmageed) at k=K with their strict < rule (their default K is 5)')
+    g.add_argument('--conventions', action='store_true',
+                   help='cross-checking ports: P&R under the official rule, the pre-2021 float16 numerics, strict < '
+                        '(prdc, dgm-eval), and Euclidean float16 (stylegan2-ada-pytorch family), with the decisions '
+                        'each flips and why (needs --fake_dir or --fake_features)')
+    g.add_argument('--port_results', metavar='FILE',
+                   help='with --conventions: your port\'s results, JSON {"precision": p, "recall": r} or .npz with '
+                        'per-sample 0/1 precision_pred [M] / recall_pred [N]; names the closest convention')
     g.add_argument('--ms_ssim', action='store_true', help='MS-SSIM diversity of --fake_dir images')
     g.add_argument('--ms_ssim_filter_size', type=int, default=11, help='MS-SSIM filter size (small images: smaller)')
     g = p.add_argument_group('output')
@@ -109,6 +116,12 @@ def check_args(args):
         raise ValueError('--bootstrap needs at least 2 resamples')
     if args.prdc < 0:
         raise ValueError('--prdc must be a positive k')
+    if (args.conventions or args.port_results) and not (args.fake_dir or args.fake_features):
+        raise ValueError('--conventions compares a given generated set: add --fake_dir or --fake_features')
+    if args.port_results and not args.conventions:
+        raise ValueError('--port_results is read by --conventions; add --conventions')
+    if args.port_results and not os.path.isfile(args.port_results):
+        raise FileNotFoundError('--port_results %s does not exist' % args.port_results)
     if args.ms_ssim and not args.fake_dir:
         raise ValueError('--ms_ssim needs --fake_dir (generated images)')
     if args.show_n_images > args.num_gen_images:
@@ -118,7 +131,7 @@ def check_args(args):
 # Files and folders this tool writes into --save_path; a new run removes them first, so that the folder holds
 # only what belongs to one run.
 OUTPUTS = ('stylegan_truncation.txt', 'results.json', 'truncation_sweep.png', 'realism_scores.npy', 'stylegan_realism',
-           'realism', 'features')
+           'realism', 'features', 'conventions_official_decisions.npz')
 
 
 def check_output_folders(args):
@@ -169,6 +182,7 @@ def make_config(args):
                     fake_dir=args.fake_dir, fake_features=args.fake_features, realism_score=args.realism_score,
                     ms_ssim=args.ms_ssim, ms_ssim_filter_size=args.ms_ssim_filter_size,
                     save_features=args.save_features, trust_pickle_code=args.trust_pickle_code,
+                    conventions=args.conventions, port_results=args.port_results,
                     feature_cache_dir=None if args.no_feature_cache else os.path.join(args.cache_dir, 'features'))
 
 

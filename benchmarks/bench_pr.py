@@ -72,7 +72,7 @@ def main():
     ours = lambda: precision_recall.knn_precision_recall_features(ref, evl, verbose=False)  # noqa: E731
     baseline = lambda: official_numpy_pr.knn_precision_recall(ref, evl)  # noqa: E731
 
-    t_cold, _, _ = measure(ours, 1)  # first call: traces the distance kernels (TensorFlow is already loaded)
+    t_cold, _, _ = measure(ours, 1)  # first call (TensorFlow is already loaded and initialized)
     official_numpy_pr.knn_precision_recall(ref[:1200], evl[:1200])  # warm-up of the baseline's BLAS threads
 
     t_ours, mem_ours, r_ours = measure(ours, args.repeats)
@@ -82,7 +82,7 @@ def main():
     print('N = M = %d, d = %d, k = 3, row_batch_size = 10000, col_batch_size = 50000, %d CPUs'
           % (args.n, args.d, os.cpu_count()))
     print('%-40s %8s %14s   %s' % ('implementation', 'time s', 'peak extra MiB', 'precision / recall'))
-    print('%-40s %8.3f %14s' % ('ours, cold (first call, with tracing)', t_cold, '-'))
+    print('%-40s %8.3f %14s' % ('ours, cold (first call in the process)', t_cold, '-'))
     print('%-40s %8.3f %14.1f   %s / %s' % ('ours (precision_recall.py, TF2), warm', t_ours, mem_ours / mib,
                                            r_ours['precision'], r_ours['recall']))
     print('%-40s %8.3f %14.1f   %s / %s' % ('official 4-matrix loop (NumPy)', t_base, mem_base / mib,

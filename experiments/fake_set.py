@@ -16,7 +16,8 @@ def evaluate_fake_set(cfg, reals, feature_net):
 
     cfg: EasyDict with num_images (None = all reals), fake_dir / fake_features, nhood_sizes, num_gpus, dtype,
         progress, bootstrap, extra_k, ms_ssim, ms_ssim_filter_size, save_features, realism_score,
-        show_n_images, minibatch_size, feature_cache_dir (None = no cache), save_path.
+        show_n_images, minibatch_size, feature_cache_dir (None = no cache), save_path, conventions,
+        port_results (None or path).
     reals: FeatureArray or CachedImageFeatures. feature_net: callable -> the feature network.
     Returns the results dict written under 'evaluation' in results.json.
     """
@@ -42,6 +43,9 @@ def evaluate_fake_set(cfg, reals, feature_net):
            'precision': state['precision'].tolist(), 'recall': state['recall'].tolist()}
     for k, p, r in zip(cfg.nhood_sizes, state['precision'], state['recall']):
         print('k=%d  Precision: %0.3f  Recall: %0.3f' % (k, p, r))
+    if cfg.conventions:
+        from experiments.conventions_report import run_conventions_report
+        out['conventions'] = run_conventions_report(cfg, ref, evl)
     if cfg.bootstrap:
         out['bootstrap'] = extra_metrics.official_bootstrap(state, cfg.bootstrap)
         for name, ci in out['bootstrap'].items():
