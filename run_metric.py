@@ -74,7 +74,7 @@ def parse_args(argv):
     g.add_argument('--ms_ssim_filter_size', type=int, default=11, help='MS-SSIM filter size (small images: smaller)')
     g = p.add_argument_group('output')
     g.add_argument('--save_path', default='results', help='output folder (default ./results)')
-    g.add_argument('--cache_dir', default=os.path.join(BASE_PATH, '_cache'),
+    g.add_argument('--cache_dir', default=os.path.join(BASE_PATH, '_cache'),  # = utils.DEFAULT_CACHE_DIR
                    help='downloads and real-feature cache (default: _cache beside this script)')
     g.add_argument('--no_feature_cache', action='store_true', help='do not read or write cached image features')
     g.add_argument('--clear_cache', action='store_true',

@@ -7,13 +7,13 @@ from metrics.prdc import prdc_from_statistics
 
 def official_bootstrap(details, num_resamples, seed=0):
     """Intervals of the official precision and recall (first k) from knn_precision_recall_details output."""
-    stats = {'nhood_sizes': [0], 'fake_in_real': details['precision_pred'], 'real_in_fake': details['recall_pred']}
+    stats = {'fake_in_real': details['precision_pred'], 'real_in_fake': details['recall_pred']}
     return bootstrap_intervals(stats, num_resamples, seed=seed, metrics=['precision', 'recall'])
 
 
 def manifold_extras(ref, evl, k, num_resamples=0, num_gpus=1, progress=True, seed=0):
     """prdc metrics and the symmetric ones at k (strict '<', as their papers' code), with optional intervals."""
-    stats = manifold_statistics(ref, evl, [k], strict=True, num_gpus=num_gpus, progress=progress)
+    stats = manifold_statistics(ref, evl, [k], strict=True, num_gpus=num_gpus, progress=progress, exact_ties=True)
     out = {'k': k, 'tie': '<', 'prdc': prdc_from_statistics(stats), 'symmetric': symmetric_from_statistics(stats)}
     if num_resamples:
         out['bootstrap'] = bootstrap_intervals(stats, num_resamples, seed=seed)

@@ -27,6 +27,7 @@ from dnnlib import util
 INCEPTION_URL = 'http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz'
 GRAPH_MEMBER = 'classify_image_graph_def.pb'
 DEFAULT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '_cache', 'inception')
+# (= utils.DEFAULT_CACHE_DIR/inception; computed here so that the IS/FID scripts need not import utils first)
 
 # Nodes the metrics depend on, with the op type the official graph has there.
 REQUIRED_NODES = {

@@ -28,7 +28,34 @@ class NetworkPickleError(ValueError):
     """The file is not a network pickle this project can load (corrupt, malicious or unsupported)."""
 
 
-class Network:
+class NetworkInterface:
+    """The official Network attributes derived from input_names, input_shapes, output_shapes, own_vars, components."""
+
+    @property
+    def input_shape(self):
+        return self.input_shapes[0]
+
+    @property
+    def output_shape(self):
+        return self.output_shapes[0]
+
+    @property
+    def num_inputs(self):
+        return len(self.input_names)
+
+    @property
+    def vars(self):
+        """Own variables plus component variables as '<component name>/<local name>' (official naming)."""
+        out = collections.OrderedDict(self.own_vars)
+        for comp in self.components.values():
+            out.update((comp.name + '/' + name, var) for name, var in comp.vars.items())
+        return out
+
+    def find_var(self, name):
+        return self.vars[name]
+
+
+class Network(NetworkInterface):
     """A network of an official pickle, rebuilt in TF2 on first use.
 
     Attributes mirror the official class: name, scope, static_kwargs, components,
@@ -137,33 +164,9 @@ class Network:
         return [list(s) for s in self.module.output_shapes]
 
     @property
-    def input_shape(self):
-        return self.input_shapes[0]
-
-    @property
-    def output_shape(self):
-        return self.output_shapes[0]
-
-    @property
-    def num_inputs(self):
-        return len(self.input_names)
-
-    @property
     def own_vars(self):
         """OrderedDict local name -> tf.Variable of this network's own variables."""
         return collections.OrderedDict(self.module.named_vars)
-
-    @property
-    def vars(self):
-        """Own variables plus component variables as '<component name>/<local name>' (official naming)."""
-        out = self.own_vars
-        for comp in self.components.values():
-            for name, var in comp.vars.items():
-                out[comp.name + '/' + name] = var
-        return out
-
-    def find_var(self, name):
-        return self.vars[name]
 
     def get_var(self, name):
         """Value of a variable as numpy: the stored value (variables never change), else the rebuild's by name."""

@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from dnnlib.tflib.network import NetworkInterface
 from dnnlib.util import EasyDict
 
 v1 = tf.compat.v1
@@ -83,7 +84,7 @@ def _absolute_name_scope(scope):
     return v1.name_scope(scope + '/')
 
 
-class GraphNetwork:
+class GraphNetwork(NetworkInterface):
     """dnnlib-compatible network inside one TF1 graph (what `tflib.Network` is for the executed code).
 
     Made either from a stored state (`from_state`, the pickle path) or by build code calling
@@ -126,28 +127,6 @@ class GraphNetwork:
         self.output_shapes = [_shape_list(t) for t in self.output_templates]
         self.own_vars = collections.OrderedDict(
             (var.name[len(self.scope) + 1:].split(':')[0], var) for var in v1.global_variables(self.scope + '/'))
-
-    @property
-    def input_shape(self):
-        return self.input_shapes[0]
-
-    @property
-    def output_shape(self):
-        return self.output_shapes[0]
-
-    @property
-    def num_inputs(self):
-        return len(self.input_names)
-
-    @property
-    def vars(self):
-        out = collections.OrderedDict(self.own_vars)
-        for comp in self.components.values():
-            out.update((comp.name + '/' + n, v) for n, v in comp.vars.items())
-        return out
-
-    def find_var(self, name):
-        return self.vars[name]
 
     def get_output_for(self, *in_expr, return_as_list=False, **dynamic_kwargs):
         kwargs = dict(self.static_kwargs, **dynamic_kwargs)
