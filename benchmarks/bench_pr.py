@@ -36,8 +36,8 @@ def resident_bytes():
     return 0
 
 
-def measure(fn, repeats):
-    """(best wall seconds, peak RSS above the level at call start in bytes, result)."""
+def measure(fn, repeats, times=None):
+    """(best wall seconds, peak RSS above the level at call start in bytes, result); all times appended to `times`."""
     best, peak_extra, result = float('inf'), 0, None
     for _ in range(repeats):
         base = resident_bytes()
@@ -53,7 +53,10 @@ def measure(fn, repeats):
         sampler.start()
         start = time.perf_counter()
         result = fn()
-        best = min(best, time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        best = min(best, elapsed)
+        if times is not None:
+            times.append(elapsed)
         done.set()
         sampler.join()
         peak_extra = max(peak_extra, peak[0] - base)
@@ -64,7 +67,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--n', type=int, default=5000, help='samples per set (N = M)')
     parser.add_argument('--d', type=int, default=4096, help='feature width')
-    parser.add_argument('--repeats', type=int, default=2, help='timed runs per implementation (best is kept)')
+    parser.add_argument('--repeats', type=int, default=3, help='timed runs per implementation (best is kept)')
     args = parser.parse_args()
 
     ref = vgglike(300, 1, args.n, args.d)
@@ -75,7 +78,8 @@ def main():
     t_cold, _, _ = measure(ours, 1)  # first call (TensorFlow is already loaded and initialized)
     official_numpy_pr.knn_precision_recall(ref[:1200], evl[:1200])  # warm-up of the baseline's BLAS threads
 
-    t_ours, mem_ours, r_ours = measure(ours, args.repeats)
+    warm_times = []
+    t_ours, mem_ours, r_ours = measure(ours, args.repeats, warm_times)
     t_base, mem_base, r_base = measure(baseline, args.repeats)
     identical = all(np.array_equal(r_ours[key], r_base[key]) for key in ('precision', 'recall'))
     mib = 1024.0 ** 2
@@ -87,7 +91,8 @@ def main():
                                            r_ours['precision'], r_ours['recall']))
     print('%-40s %8.3f %14.1f   %s / %s' % ('official 4-matrix loop (NumPy)', t_base, mem_base / mib,
                                            r_base['precision'], r_base['recall']))
-    print('cold / warm: %.3f' % (t_cold / t_ours))
+    print('cold / warm: %.3f (cold vs the median of %d warm calls, %.3f s; a single call varies by ~10%% here)'
+          % (t_cold / float(np.median(warm_times)), len(warm_times), float(np.median(warm_times))))
     print('speed-up (official loop time / ours, warm): %.2fx' % (t_base / t_ours))
     print('memory ratio (ours / official loop): %.2f' % (mem_ours / max(mem_base, 1)))
     print('N x M float32 matrix would be %.1f MiB' % (args.n * args.n * 4 / mib))
