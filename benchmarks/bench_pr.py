@@ -29,10 +29,14 @@ from benchmarks.feature_recipes import vgglike  # noqa: E402
 
 
 def resident_bytes():
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) * 1024
+    """Resident memory of this process from /proc (Linux); 0 where /proc is absent (macOS, Windows)."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return 0
 
 

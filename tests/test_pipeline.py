@@ -68,8 +68,10 @@ def test_truncation_sweep_and_realism_end_to_end(assets, tmp_path):
     out = tmp_path / 'out'
     result = run_metric('--data_dir', assets['tfrecords'], '--truncation_sweep', '--realism_score',
                         '--num_images', '24', '--num_gen_images', '16', '--show_n_images', '4', '--save_features',
-                        *common(assets, out), cwd=tmp_path)
+                        '--bootstrap', '30', *common(assets, out), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr == ''  # no TensorFlow start-up lines, retracing warnings or tracebacks
+    assert 'precision 95% CI' in result.stdout and 'official README' not in result.stdout  # not the official setup
     # Official text file.
     lines = (out / 'stylegan_truncation.txt').read_text().splitlines()
     assert lines[0] == 'truncation_psi,precision,recall' and len(lines) == 4
