@@ -128,8 +128,8 @@ def check_args(args):
         raise ValueError('--show_n_images cannot exceed --num_gen_images')
 
 
-# Files and folders this tool writes into --save_path; a new run removes them first, so that the folder holds
-# only what belongs to one run.
+# Files and folders this tool writes into --save_path. A run records which of them it wrote (MANIFEST); the next
+# run into the same folder removes exactly those first, so that the folder holds one run's outputs.
 OUTPUTS = ('stylegan_truncation.txt', 'results.json', 'truncation_sweep.png', 'realism_scores.npy', 'stylegan_realism',
            'realism', 'features', 'conventions_official_decisions.npz')
 
@@ -154,20 +154,41 @@ def check_writable_folder(folder, flag):
         raise ValueError('%s %s cannot be written: %s' % (flag, folder, e.strerror or e)) from e
 
 
+MANIFEST = '.run_metric_outputs.json'  # what the last successful run wrote into --save_path
+
+
 def clear_previous_outputs(save_path):
-    """Remove the files an earlier run of this tool wrote into save_path (nothing else)."""
+    """Remove what the previous run of this tool wrote into save_path (as its manifest lists), nothing else."""
+    import json
     import shutil
+    manifest = os.path.join(save_path, MANIFEST)
+    try:
+        with open(manifest) as f:
+            listed = json.load(f)
+    except (OSError, ValueError):
+        return
     removed = []
-    for name in OUTPUTS:
+    for name in listed if isinstance(listed, list) else []:
+        if name not in OUTPUTS:  # never follow a manifest outside the tool's own output names
+            continue
         path = os.path.join(save_path, name)
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path)
-            removed.append(name)
         elif os.path.lexists(path):
             os.remove(path)
-            removed.append(name)
+        else:
+            continue
+        removed.append(name)
+    os.remove(manifest)
     if removed:
         print('Removed the previous run\'s outputs from %s: %s' % (save_path, ', '.join(removed)))
+
+
+def write_output_manifest(save_path):
+    """List the tool's outputs present in save_path, for the next run to clear."""
+    import utils
+    present = [name for name in OUTPUTS if os.path.lexists(os.path.join(save_path, name))]
+    utils.save_json(os.path.join(save_path, MANIFEST), present)
 
 
 def make_config(args):
@@ -264,6 +285,7 @@ def run_experiments(args):
         print('Peak GPU memory usage: %g GB' % peak)
         results['peak_gpu_memory_gb'] = peak
     utils.save_json(os.path.join(args.save_path, 'results.json'), results)
+    write_output_manifest(args.save_path)
     print('Results in %s' % os.path.abspath(args.save_path))
     return results
 

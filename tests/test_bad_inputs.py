@@ -209,9 +209,12 @@ def test_a_rerun_leaves_only_its_own_outputs(tmp_path):
     assert first.returncode == 0, first.stderr[-2000:]
     assert (tmp_path / 'out' / 'realism_scores.npy').exists()
     (tmp_path / 'out' / 'my_notes.txt').write_text('kept')
+    (tmp_path / 'out' / 'features').mkdir()  # a user's folder that happens to share an output name: kept
+    (tmp_path / 'out' / 'features' / 'mine.npy').write_text('kept')
     second = cli(*args, cwd=tmp_path)
     assert second.returncode == 0, second.stderr[-2000:]
-    assert sorted(os.listdir(str(tmp_path / 'out'))) == ['my_notes.txt', 'results.json']
+    assert sorted(os.listdir(str(tmp_path / 'out'))) == ['.run_metric_outputs.json', 'features', 'my_notes.txt',
+                                                         'results.json']
     assert 'realism' not in json.loads((tmp_path / 'out' / 'results.json').read_text())['evaluation']
 
 
