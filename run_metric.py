@@ -227,7 +227,7 @@ def real_features_source(args, feature_net_loader):
 def network_record(net):
     """What results.json records of a network: where it came from, how it is evaluated, its fingerprint."""
     return {'name': net.name, 'build_func_name': net.build_func_name, 'source': getattr(net, 'source', None),
-            'load_path': getattr(net, 'load_path', None), 'fingerprint': net.fingerprint()}
+            'load_path': net.load_path, 'fingerprint': net.fingerprint()}
 
 
 def run_experiments(args):

@@ -201,14 +201,13 @@ def _note_network(net, cache_dir, verbose):
     """Once per network and run: print the layout mapping, save source + layout, point to the check tool."""
     from networks import loading
     from dnnlib.tflib.safe_pickle import is_verified_source
-    key = (net.fingerprint(), getattr(net, 'load_path', ''))
+    key = (net.fingerprint(), net.load_path)
     if key in _NOTED:
         return
     _NOTED.add(key)
     state = getattr(net, 'state', net)
     if verbose:
-        print('%s %r (%s, %s):' % (net.kind.capitalize(), net.name, net.build_func_name,
-                                   getattr(net, 'load_path', loading.SAFE_REBUILD)))
+        print('%s %r (%s, %s):' % (net.kind.capitalize(), net.name, net.build_func_name, net.load_path))
         print('\n'.join(loading.describe_layout(net)))
     if cache_dir is None:
         return

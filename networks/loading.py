@@ -14,8 +14,8 @@ from dnnlib import torchscript
 from dnnlib.tflib.network import Network, NetworkPickleError
 from dnnlib.tflib.safe_pickle import build_source_sha256, is_verified_source, load_network_pkl, source_problems
 
-SAFE_REBUILD = 'safe rebuild'
-TRUSTED_CODE = 'trusted pickle code'
+SAFE_REBUILD = Network.load_path
+TRUSTED_CODE = 'trusted pickle code'  # = TrustedNetwork.load_path
 TORCHSCRIPT = 'TorchScript weights'
 ZIP_MAGIC = b'PK\x03\x04'
 
@@ -61,11 +61,7 @@ def load_network_file(file_or_path, trust_code=False):
             return load_network_file(f, trust_code)
     if is_zip(file_or_path):
         return network_from_torchscript(file_or_path)
-    nets = load_network_pkl(file_or_path, trust_code=trust_code)
-    for net in (nets if isinstance(nets, (tuple, list)) else (nets,)):
-        if not trust_code:
-            net.load_path = SAFE_REBUILD
-    return nets
+    return load_network_pkl(file_or_path, trust_code=trust_code)
 
 
 def pick_network(nets, kind, what):
@@ -86,7 +82,7 @@ def pick_network(nets, kind, what):
 
 def describe_layout(net):
     """Lines of the stored-variable -> rebuild mapping; generators (by name) get one summary line."""
-    if getattr(net, 'load_path', SAFE_REBUILD) == TRUSTED_CODE:
+    if net.load_path == TRUSTED_CODE:
         return ['  evaluated by its own stored code (no mapping)']
     if net.kind == 'feature network':
         return net.layout()
@@ -108,7 +104,7 @@ def save_network_notes(net, folder):
     with utils.atomic_output(src_path) as f:
         f.write(net.build_module_src or '')
     lines = ['network: %s' % net.name, 'build function: %s' % net.build_func_name,
-             'static kwargs: %s' % dict(net.static_kwargs), 'load path: %s' % getattr(net, 'load_path', SAFE_REBUILD),
+             'static kwargs: %s' % dict(net.static_kwargs), 'load path: %s' % net.load_path,
              'build_module_src sha256: %s%s' % (sha, ' (verified)' if is_verified_source(state) else ''),
              'layout (stored name [shape] -> role in the rebuild):'] + describe_layout(net)
     problems = source_problems(state)

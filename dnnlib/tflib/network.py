@@ -28,6 +28,16 @@ class NetworkPickleError(ValueError):
     """The file is not a network pickle this project can load (corrupt, malicious or unsupported)."""
 
 
+def apply_transform(transform, tensors):
+    """Network.run's input/output transform: dict(func=callable, **kwargs) applied to a list of tensors."""
+    if not transform:
+        return list(tensors)
+    kwargs = dict(transform)
+    func = kwargs.pop('func')
+    out = func(*tensors, **kwargs)
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
 class NetworkInterface:
     """The official Network attributes derived from input_names, input_shapes, output_shapes, own_vars, components."""
 
@@ -61,8 +71,11 @@ class Network(NetworkInterface):
     Attributes mirror the official class: name, scope, static_kwargs, components,
     build_func_name, build_module_src, version, input_names/input_shapes/
     input_shape, output_names/output_shapes/output_shape, own_vars, vars.
-    `run(...)` evaluates it on numpy arrays like the official `Network.run`.
+    `run(...)` evaluates it on numpy arrays like the official `Network.run`. `load_path` says how
+    it is evaluated (networks.loading: safe rebuild, or TorchScript weights for a vgg16.pt).
     """
+
+    load_path = 'safe rebuild'
 
     def __setstate__(self, state):
         if not isinstance(state, dict):
@@ -249,14 +262,6 @@ class Network(NetworkInterface):
         module = self.module
         devices = compute_devices(num_gpus)
 
-        def apply(transform, tensors):
-            if not transform:
-                return tensors
-            kwargs = dict(transform)
-            func = kwargs.pop('func')
-            out = func(*tensors, **kwargs)
-            return list(out) if isinstance(out, (list, tuple)) else [out]
-
         def evaluate(*inputs):
             num = tf.shape(inputs[0])[0]
             per_device = []
@@ -267,9 +272,9 @@ class Network(NetworkInterface):
                     else:
                         begin, end = device_part(num, i, len(devices))
                         part = [x[begin:end] for x in inputs]
-                    out = module(*apply(input_transform, part), **dynamic_kwargs)
+                    out = module(*apply_transform(input_transform, part), **dynamic_kwargs)
                     out = list(out) if isinstance(out, (list, tuple)) else [out]
-                    per_device.append(apply(output_transform, out))
+                    per_device.append(apply_transform(output_transform, out))
             if len(per_device) == 1:
                 return per_device[0]
             with tf.device(devices[0]):

@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from dnnlib.tflib.network import NetworkInterface
+from dnnlib.tflib.network import NetworkInterface, apply_transform
 from dnnlib.util import EasyDict
 
 v1 = tf.compat.v1
@@ -312,9 +312,9 @@ class TrustedNetwork:
     def _build_run_graph(self, input_transform, output_transform, dynamic_kwargs):
         with self.graph.as_default(), tf1_shapes(), v1.name_scope('run'):
             placeholders = [v1.placeholder(tf.float32, name=n) for n in self.input_names]
-            inputs = _apply(input_transform, placeholders)
+            inputs = apply_transform(input_transform, placeholders)
             outputs = self.graph_net.get_output_for(*inputs, return_as_list=True, **dynamic_kwargs)
-            outputs = _apply(output_transform, outputs)
+            outputs = apply_transform(output_transform, outputs)
         return placeholders, outputs
 
 
@@ -324,12 +324,3 @@ class _ComponentView(TrustedNetwork):
     def __init__(self, graph_net, net, graph, session):
         super().__init__(net)
         self.graph, self.session, self._graph_net = graph, session, graph_net
-
-
-def _apply(transform, tensors):
-    if not transform:
-        return list(tensors)
-    kwargs = dict(transform)
-    func = kwargs.pop('func')
-    out = func(*tensors, **kwargs)
-    return list(out) if isinstance(out, (list, tuple)) else [out]
