@@ -7,6 +7,13 @@ Your own data:
     python run_metric.py --real_dir reals/ --fake_dir fakes/ [--realism_score]
     python run_metric.py --real_features real.npz --fake_features fake.npz
     python run_metric.py --real_dir reals/ --network my_stylegan.pkl --truncation_sweep
+    python run_metric.py --real_dir reals/ --fake_dir fakes/ --feature_network vgg16.pt
+
+Cross-checking a port (why two P&R implementations disagree):
+    python run_metric.py --real_features real.npz --fake_features fake.npz --conventions [--port_results mine.json]
+
+Checking NVIDIA's network files against this project's TF2 rebuild:
+    python -m networks.check_pickle vgg16.pkl --trust_pickle_code
 
 With no arguments: a self-contained feature-space truncation sweep (no downloads).
 Outputs go to --save_path: stylegan_truncation.txt (official format), results.json,

@@ -219,9 +219,9 @@ def _note_network(net, cache_dir, verbose):
     if verbose:
         print('Stored build source and layout: %s, %s' % (src_path, layout_path))
     if new and not is_verified_source(state):
-        print('This network\'s stored source is not one this project has verified; to check that the TF2 rebuild '
-              'computes what it computes, run: python -m networks.check_pickle %s --trust_pickle_code'
-              % getattr(net, 'source', '<file>'))
+        flag = '' if net.load_path == loading.TORCHSCRIPT else ' --trust_pickle_code'
+        print('This network\'s stored source is not one this project has verified; to check it against the TF2 '
+              'rebuild, run: python -m networks.check_pickle %s%s' % (getattr(net, 'source', '<file>'), flag))
 
 
 def initialize_stylegan(url_or_path=STYLEGAN_FFHQ_SOURCES, cache_dir=DEFAULT_CACHE_DIR, trust_code=False,
