@@ -57,7 +57,16 @@ def conventions_report(real_features, fake_features, nhood_sizes=(3,), num_gpus=
     per_sample = {}
     report = {'nhood_sizes': ks, 'num_real': len(real), 'num_fake': len(fake), 'conventions': {}}
     for convention in CONVENTIONS:
-        stats = _decisions(real, fake, ks, convention, num_gpus, progress, margins=convention.name == 'official')
+        try:
+            stats = _decisions(real, fake, ks, convention, num_gpus, progress, margins=convention.name == 'official')
+        except ValueError as e:
+            if convention.name == 'official':
+                raise
+            # e.g. float16 arithmetic that would overflow on these features: that port cannot evaluate them either
+            report['conventions'][convention.name] = {'rule': convention.rule, 'dtype': convention.dtype,
+                                                      'metric': convention.metric, 'used_by': convention.used_by,
+                                                      'error': str(e)}
+            continue
         per_sample[convention.name] = (stats['fake_in_real'], stats['real_in_fake'])
         if convention.name == 'official':
             report['boundary'] = {
@@ -110,7 +119,7 @@ def read_port_results(path):
 
 def place_port(port, report, per_sample, max_listed=20):
     """Which convention the port's results match best, and (per-sample input) which samples disagree."""
-    names = list(report['conventions'])
+    names = [name for name, c in report['conventions'].items() if 'error' not in c]
     out = {'path': port['path'], 'kind': port['kind'], 'distance': {}}
     if port['kind'] == 'numbers':
         for name in names:
@@ -151,6 +160,10 @@ def format_report(report):
                      % (k, report['num_real'], report['num_fake']))
         lines.append(header)
         for name, c in report['conventions'].items():
+            if 'error' in c:
+                lines.append('%-16s %-4s %-8s %-15s not computable: %s' % (name, c['rule'], c['dtype'], c['metric'],
+                                                                          c['error']))
+                continue
             lines.append('%-16s %-4s %-8s %-15s %10.4f %10.4f %11d %10d'
                          % (name, c['rule'], c['dtype'], c['metric'], c['precision'][i], c['recall'][i],
                             c['eval_flips'][i], c['ref_flips'][i]))

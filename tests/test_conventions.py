@@ -114,3 +114,13 @@ def test_cli_writes_the_report(tmp_path, vgg_sets):
     assert saved['port']['closest'] in saved['conventions']
     decisions = np.load(str(tmp_path / 'out' / 'conventions_official_decisions.npz'))
     assert decisions['precision_pred'].mean() == saved['conventions']['official']['precision'][0]
+
+
+def test_a_convention_that_cannot_evaluate_the_features_is_named_not_fatal():
+    rs = np.random.RandomState(0)
+    real = (rs.rand(60, 64) * 40).astype(np.float32)  # squared norms up to ~4e4: 2 u.v overflows float16
+    fake = (rs.rand(50, 64) * 40).astype(np.float32)
+    report = conventions.conventions_report(real, fake, [3])
+    assert 'float16' in report['conventions']['official_fp16']['error']
+    assert 'error' not in report['conventions']['euclidean_fp16']  # square roots stay in the float16 range
+    assert 'not computable' in conventions.format_report(report)
