@@ -73,6 +73,10 @@ def pick_network(nets, kind, what):
         if len(nets) != 3:
             raise ValueError('%s: expected a 3-tuple pickle (as the official files), got %d items' % (what, len(nets)))
         nets = nets[2]
+    if nets.kind == 'unknown' and nets.load_path == TRUSTED_CODE:
+        print('Note: %s: no TF2 rebuild recognises this network; it is used as the %s because its own code was '
+              'trusted (--trust_pickle_code)' % (what, kind))
+        return nets
     if nets.kind != kind:
         article = 'an' if nets.kind[0] in 'aeiou' else 'a'
         raise ValueError('%s: this file holds %s %s (%s), not a %s' % (what, article, nets.kind, nets.build_func_name,

@@ -110,6 +110,14 @@ def test_unknown_networks_load_only_with_the_flag(tmp_path):
     images = np.random.RandomState(0).rand(2, 3, 5, 7).astype(np.float32)
     np.testing.assert_allclose(net.run(images), images.mean(axis=(2, 3)), rtol=1e-6)
     assert net.output_shape == [None, 3]
+    # As the feature network of a run: refused by the safe path, used when its code is trusted.
+    import utils
+    path = tmp_path / 'pooled.pkl'
+    path.write_bytes(data)
+    with pytest.raises(tflib.NetworkPickleError, match='unknown build function'):
+        utils.initialize_feature_extractor(str(path), str(tmp_path / 'cache'), verbose=False)
+    trusted = utils.initialize_feature_extractor(str(path), str(tmp_path / 'cache'), trust_code=True, verbose=False)
+    np.testing.assert_allclose(trusted.run(images), images.mean(axis=(2, 3)), rtol=1e-6)
 
 
 def test_a_source_without_the_build_function_is_a_clear_error(tmp_path):
@@ -145,3 +153,15 @@ def test_check_tool_flags_a_disagreeing_rebuild(tmp_path, capsys):
     vgg = write_vgg_pickle(str(tmp_path / 'vgg16.pkl'), seed=2, source=source)
     assert check_pickle.main([vgg, '--trust_pickle_code', '--num', '1', '--cache_dir', str(tmp_path)]) == 1
     assert 'DISAGREEMENT' in capsys.readouterr().out
+
+
+def test_check_tool_fails_on_a_network_the_rebuild_cannot_load(tmp_path, capsys):
+    net = tflib.Network.__new__(tflib.Network)
+    net.__setstate__({'version': 4, 'name': 'mystery', 'static_kwargs': {}, 'components': {},
+                      'build_module_src': 'x = 1\n', 'build_func_name': 'mystery_net',
+                      'variables': [('w', np.ones([3, 3], np.float32))]})
+    path = str(tmp_path / 'mystery.pkl')
+    with open(path, 'wb') as f:
+        pickle.dump(net, f, protocol=4)
+    assert check_pickle.main([path, '--cache_dir', str(tmp_path)]) == 1
+    assert 'no TF2 rebuild recognises this network' in capsys.readouterr().out
