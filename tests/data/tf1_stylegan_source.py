@@ -3,13 +3,18 @@
 Stored as `build_module_src` in test pickles, it plays the part of a real pickle's own code on
 the `--trust_pickle_code` path. It follows the published StyleGAN architecture and variable
 naming (G_style with G_mapping and G_synthesis components, equalized learning rate, noise,
-instance norm, style modulation, blurred 2x upsampling, ToRGB per resolution, linear growing
-structure) for inference only: no fused up-convolution, no training-time updates.
+instance norm, style modulation, blurred 2x upsampling, ToRGB per resolution) for inference
+only: no fused up-convolution, no training-time updates. It uses the TF1 idioms real build
+sources use, so that the trusted path is exercised on them: `tensorflow.compat.v1` with
+`disable_v2_behavior()`, `@tf.custom_gradient` ops inside variable scopes, `Dimension.value`,
+an assign of the synthesis network's `lod` under a control dependency, and a linear growing
+structure for the template graph but nested `tf.cond`s (the "recursive" structure) when evaluated.
 """
 import numpy as np
-import tensorflow as tf
-import dnnlib
-import dnnlib.tflib as tflib
+import tensorflow.compat.v1 as tf
+tf.disable_v2_behavior()
+import dnnlib  # noqa: E402
+import dnnlib.tflib as tflib  # noqa: E402
 
 
 def _weight(shape, gain=np.sqrt(2), lrmul=1.0):
@@ -35,7 +40,15 @@ def _bias(x, lrmul=1.0):
 
 
 def _lrelu(x):
-    return tf.maximum(x, x * 0.2)
+    with tf.variable_scope('LeakyReLU'):
+        @tf.custom_gradient
+        def func(x):
+            y = tf.maximum(x, x * 0.2)
+
+            def grad(dy):
+                return tf.where(y >= 0, dy, dy * 0.2)
+            return y, grad
+        return func(x)
 
 
 def _pixel_norm(x):
@@ -86,7 +99,7 @@ def G_style(latents_in, labels_in, truncation_psi=0.7, truncation_cutoff=8, is_t
         truncation_cutoff = None
     num_layers = components.synthesis.input_shape[1]
     dlatent_size = components.synthesis.input_shape[2]
-    tf.get_variable('lod', initializer=np.float32(0), trainable=False)
+    lod_in = tf.get_variable('lod', initializer=np.float32(0), trainable=False)
     dlatent_avg = tf.get_variable('dlatent_avg', shape=[dlatent_size], initializer=tf.initializers.zeros(),
                                   trainable=False)
     dlatents = components.mapping.get_output_for(latents_in, labels_in, **kwargs)
@@ -96,7 +109,8 @@ def G_style(latents_in, labels_in, truncation_psi=0.7, truncation_cutoff=8, is_t
             ones = np.ones(layer_idx.shape, dtype=np.float32)
             coefs = tf.where(layer_idx < truncation_cutoff, truncation_psi * ones, ones)
             dlatents = tflib.lerp(dlatent_avg, dlatents, coefs)
-    images = components.synthesis.get_output_for(dlatents, force_clean_graph=is_template_graph, **kwargs)
+    with tf.control_dependencies([tf.assign(components.synthesis.find_var('lod'), lod_in)]):
+        images = components.synthesis.get_output_for(dlatents, force_clean_graph=is_template_graph, **kwargs)
     return tf.identity(images, name='images_out')
 
 
@@ -121,6 +135,7 @@ def G_synthesis(dlatents_in, dlatent_size=512, num_channels=3, resolution=1024, 
     num_layers = resolution_log2 * 2 - 2
     if is_template_graph or force_clean_graph:
         randomize_noise = False
+    recursive = not (is_template_graph or force_clean_graph)
 
     def nf(stage):
         return min(int(fmap_base / (2.0 ** (stage * fmap_decay))), fmap_max)
@@ -147,16 +162,35 @@ def G_synthesis(dlatents_in, dlatent_size=512, num_channels=3, resolution=1024, 
             x = epilogue(tf.tile(x, [tf.shape(dlatents_in)[0], 1, 1, 1]), 0)
         with tf.variable_scope('Conv'):
             x = epilogue(_conv(x, nf(1), 3), 1)
-    images_out = torgb(2, x)
-    for res in range(3, resolution_log2 + 1):
-        lod = resolution_log2 - res
+    def block(res, x):
         with tf.variable_scope('%dx%d' % (2 ** res, 2 ** res)):
             with tf.variable_scope('Conv0_up'):
                 x = epilogue(_blur(_conv(_upscale(x), nf(res - 1), 3)), res * 2 - 4)
             with tf.variable_scope('Conv1'):
-                x = epilogue(_conv(x, nf(res - 1), 3), res * 2 - 3)
-        img = torgb(res, x)
-        images_out = _upscale(images_out)
-        with tf.variable_scope('Grow_lod%d' % lod):
-            images_out = tflib.lerp_clip(img, images_out, lod_in - lod)
-    return tf.identity(images_out, name='images_out')
+                return epilogue(_conv(x, nf(res - 1), 3), res * 2 - 3)
+
+    if not recursive:  # linear: every layer and ToRGB in plain sequence (the template graph)
+        images_out = torgb(2, x)
+        for res in range(3, resolution_log2 + 1):
+            lod = resolution_log2 - res
+            x = block(res, x)
+            img = torgb(res, x)
+            images_out = _upscale(images_out)
+            with tf.variable_scope('Grow_lod%d' % lod):
+                images_out = tflib.lerp_clip(img, images_out, lod_in - lod)
+        return tf.identity(images_out, name='images_out')
+
+    def upscale_n(img, factor):
+        while factor > 1:
+            img, factor = _upscale(img), factor // 2
+        return img
+
+    def grow(x, res, lod):  # recursive: nested tf.cond on lod, as fully grown (lod = 0) evaluation takes
+        y = block(res, x)
+        img = lambda: upscale_n(torgb(res, y), 2 ** lod)  # noqa: E731
+        if lod > 0:
+            deeper = lambda: grow(y, res + 1, lod - 1)  # noqa: E731
+            current = img
+            img = lambda: tf.cond(lod_in < lod, deeper, current)  # noqa: E731
+        return img()
+    return tf.identity(grow(x, 3, resolution_log2 - 3), name='images_out')
