@@ -209,7 +209,7 @@ def make_config(args):
                     progress=not args.quiet, bootstrap=args.bootstrap, extra_k=args.prdc,
                     fake_dir=args.fake_dir, fake_features=args.fake_features, realism_score=args.realism_score,
                     ms_ssim=args.ms_ssim, ms_ssim_filter_size=args.ms_ssim_filter_size,
-                    save_features=args.save_features, trust_pickle_code=args.trust_pickle_code,
+                    save_features=args.save_features,
                     conventions=args.conventions, port_results=args.port_results,
                     feature_cache_dir=None if args.no_feature_cache else os.path.join(args.cache_dir, 'features'))
 

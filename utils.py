@@ -21,10 +21,9 @@ def quiet_tensorflow():
     if 'tensorflow' in sys.modules:
         return
     user_choice = 'TF_CPP_MIN_LOG_LEVEL' in os.environ
-    if not user_choice:
-        os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'
     saved = None
     if not user_choice:
+        os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'
         try:
             sys.stderr.flush()
             saved = os.dup(2)

@@ -65,7 +65,7 @@ class _BlockKernels:
     def _self_block(self, Xi, Xj, best_rows, best_cols, col_offset):
         """Merge one self-distance block into the running top lists of its rows and, transposed, its columns.
 
-        Xi, Xj: (features, squared norms) of the block's rows and columns.
+        Xi, Xj: (features, squared norms[, content ids]) of the block's rows and columns.
         """
         count = best_rows.shape[1]
         D, ok = self._distances(Xi, Xj)
@@ -77,7 +77,7 @@ class _BlockKernels:
     def _cross_block(self, Q, R, ref_radii, query_radii, eps, realism, neighbors, strict, extras, margins=False):
         """Reductions of one query x reference block; query_radii None skips the reverse direction.
 
-        Q, R: (features, squared norms) of the block's query rows and reference columns.
+        Q, R: (features, squared norms[, content ids]) of the block's query rows and reference columns.
         strict: compare with '<' (prdc, ManifoldMetric) instead of the official '<='.
         extras: also density counts, coverage of reference rows and complement precision.
         margins: also per row min (D - r) (0 = decided by an exact tie) and min (D - r) / band, where
@@ -118,15 +118,9 @@ class _BlockKernels:
         return out
 
 
-_KERNELS = {}
-
-
 def _kernels(block):
-    """The kernels shared by every block with this configuration."""
-    key = (block.num_features, block.dtype, block.metric, block.exact_ties, tuple(block.devices))
-    if key not in _KERNELS:
-        _KERNELS[key] = _BlockKernels(block)
-    return _KERNELS[key]
+    """The block computations of `block` (eager: nothing is traced or cached)."""
+    return _BlockKernels(block)
 
 
 RESIDENT_BYTES_LIMIT = 8 << 30  # feature sets up to this size get a device copy; larger ones are streamed

@@ -50,7 +50,7 @@ def describe_network(label, net, notes_dir):
     lines = ['== %s: network %r, build function %r, version %s, kind: %s'
              % (label, net.name, net.build_func_name, net.version, net.kind),
              'static kwargs: %s' % dict(net.static_kwargs),
-             'stored variables (%d):' % len(net.stored_items())] + vgg16.variable_table(net.stored_arrays())
+             'stored variables (%d):' % len(net.stored_arrays())] + vgg16.variable_table(net.stored_arrays())
     sha = build_source_sha256(net)
     lines.append('build_module_src: %d characters, sha256 %s%s' % (len(net.build_module_src or ''), sha,
                                                                   ' (verified)' if is_verified_source(net) else ''))

@@ -90,7 +90,7 @@ def describe_layout(net):
         return ['  evaluated by its own stored code (no mapping)']
     if net.kind == 'feature network':
         return net.layout()
-    count = len(net.stored_items()) + sum(len(c.stored_items()) for c in net.components.values())
+    count = len(net.stored_arrays()) + sum(len(c.stored_arrays()) for c in net.components.values())
     return ['  %d stored variables assigned by name to the TF2 rebuild of %s' % (count, net.build_func_name)]
 
 

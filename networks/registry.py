@@ -2,7 +2,8 @@
 
 A row says how to recognise a stored network (`matches(build_func_name, stored)`), how to
 rebuild it and load its values (`load(net)` -> a BuiltNetwork with values assigned), which
-assumptions of the rebuild its stored source contradicts, and how to describe the mapping
+assumptions of the rebuild the stored network contradicts (`source_problems(net)` -> strings,
+from its source and, for VGG, its mean/std buffers), and how to describe the mapping
 from stored variables to the rebuild (`layout(net)` -> lines). A new weight source or network
 kind is one more row.
 """
@@ -20,15 +21,15 @@ DISCRIMINATOR = 'discriminator'
 class Entry:
     def __init__(self, name, kind, matches, load, source_problems=None, layout=None):
         self.name, self.kind, self.matches, self.load = name, kind, matches, load
-        self.source_problems = source_problems or (lambda src: [])
+        self.source_problems = source_problems or (lambda net: [])
         self.layout = layout or (lambda net: ['  %s %s -> %s (by name)' % (n, list(np.shape(v)), n)
-                                              for n, v in net.stored_items()])
+                                              for n, v in net.stored_arrays().items()])
 
 
 def assign_by_name(net, module):
     """Assign the stored values of `net` to the rebuilt module's variables of the same local names."""
     expected = module.named_vars
-    stored = dict(net.stored_items())
+    stored = net.stored_arrays()
     missing = [n for n in expected if n not in stored]
     extra = [n for n in stored if n not in expected]
     if missing or extra:
@@ -57,7 +58,8 @@ def _generator(cls_factory):
 
 
 def _generator_source_problems(build_func_name):
-    def problems(src):
+    def problems(net):
+        src = net.build_module_src or ''
         needed = ['def %s(' % build_func_name, 'fused_scale', 'instance_norm', 'style_mod']
         return ['the source has no %r' % marker for marker in needed if marker not in src]
     return problems
@@ -78,8 +80,11 @@ def _vgg_matches(build_func_name, stored):
 
 
 def _vgg_load(net):
-    stored = net.stored_arrays()
-    return vgg16.build_from_layout(net.name, stored, vgg16.find_layout(stored))
+    return vgg16.build_from_layout(net.name, net.stored_arrays())
+
+
+def _vgg_source_problems(net):
+    return vgg16.source_problems(net.build_module_src or '') + vgg16.buffer_problems(net.stored_arrays())
 
 
 def _vgg_layout(net):
@@ -99,7 +104,7 @@ ENTRIES = [
           _generator_source_problems('G_synthesis')),
     Entry('D_basic', DISCRIMINATOR, lambda f, s: f == 'D_basic',
           _not_rebuilt('the StyleGAN discriminator (not used by any metric)')),
-    Entry('VGG-16 features', FEATURE_NETWORK, _vgg_matches, _vgg_load, vgg16.source_problems, _vgg_layout),
+    Entry('VGG-16 features', FEATURE_NETWORK, _vgg_matches, _vgg_load, _vgg_source_problems, _vgg_layout),
 ]
 
 

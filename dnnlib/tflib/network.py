@@ -150,10 +150,6 @@ class Network(NetworkInterface):
         except ValueError as e:
             raise NetworkPickleError(str(e)) from e
 
-    def stored_items(self):
-        """(local name, np.ndarray) of the own variables as stored, in stored order."""
-        return list(self._stored.items())
-
     def stored_arrays(self):
         """OrderedDict local name -> np.ndarray of the own variables as stored."""
         return collections.OrderedDict(self._stored)

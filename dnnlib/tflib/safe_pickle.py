@@ -146,30 +146,26 @@ def build_source_sha256(net):
     return hashlib.sha256((net.build_module_src or '').encode('utf-8')).hexdigest()
 
 
-def is_verified_source(net):
-    """True when the network's stored source (and its components') is in VERIFIED_SOURCES or a placeholder."""
-    if any(not is_verified_source(comp) for comp in net.components.values()):
-        return False
+def _own_source_known(net):
+    """The network's own stored source (not its components') is verified or a fixture placeholder."""
     return (net.build_module_src or '') in PLACEHOLDER_SOURCES or build_source_sha256(net) in VERIFIED_SOURCES
 
 
+def is_verified_source(net):
+    """True when the network's stored source (and its components') is in VERIFIED_SOURCES or a placeholder."""
+    return _own_source_known(net) and all(is_verified_source(comp) for comp in net.components.values())
+
+
 def source_problems(net):
-    """Assumptions of the rebuild that the stored source of `net` (not its components) contradicts."""
-    if net.entry is None:
-        return []
-    problems = list(net.entry.source_problems(net.build_module_src or ''))
-    if net.kind == 'feature network':
-        from networks import vgg16
-        problems += vgg16.buffer_problems(net.stored_arrays())
-    return problems
+    """Assumptions of the rebuild that the stored network `net` (not its components) contradicts."""
+    return [] if net.entry is None else list(net.entry.source_problems(net))
 
 
 def _check_build_source(net):
     """Warn when the stored source contradicts what the rebuild assumes."""
     for comp in net.components.values():
         _check_build_source(comp)
-    src = net.build_module_src or ''
-    if src in PLACEHOLDER_SOURCES or build_source_sha256(net) in VERIFIED_SOURCES:
+    if _own_source_known(net):
         return
     problems = source_problems(net)
     if problems:

@@ -151,7 +151,7 @@ class GraphNetwork(NetworkInterface):
         """Load the stored values of the dnnlib state `net` (and its components) into this graph's variables."""
         for key, comp in self.components.items():
             comp.assign_stored(net.components[key], session)
-        stored = collections.OrderedDict(net.stored_items())
+        stored = net.stored_arrays()
         missing = [n for n in self.own_vars if n not in stored]
         extra = [n for n in stored if n not in self.own_vars]
         if missing or extra:
