@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from dnnlib.tflib import nchw
 from dnnlib.tflib.network import NetworkInterface, apply_transform
 from dnnlib.util import EasyDict
 
@@ -47,19 +48,29 @@ def warn_loudly(what, name):
 
 @contextlib.contextmanager
 def tf1_shapes():
-    """TensorShape dims as TF1 Dimension objects (x.shape[1].value) while TF1 build code runs; nestable.
+    """TF1 shape semantics while TF1 build code runs; nestable.
 
-    TF's deprecation notices for the TF1 APIs the stored code calls are silenced meanwhile.
+    TensorShape dims are TF1 Dimension objects (`x.shape[1].value`), and a bool or numpy bool
+    dimension counts as 0/1 as in TF 1.x (NVlabs/stylegan makes its noise variables with
+    `shape=[1, use_noise, 2**res, 2**res]`; TF 2.21 alone refuses the bool). TF's deprecation
+    notices for the TF1 APIs the stored code calls are silenced meanwhile.
     """
     from tensorflow.python.framework import tensor_shape
     from tensorflow.python.util import deprecation
-    previous = tensor_shape._TENSORSHAPE_V2_OVERRIDE, deprecation._PRINT_DEPRECATION_WARNINGS
+    previous = (tensor_shape._TENSORSHAPE_V2_OVERRIDE, deprecation._PRINT_DEPRECATION_WARNINGS,
+                tensor_shape.Dimension.__init__)
+    dimension_init = previous[2]
+
+    def bool_as_int(self, value):
+        dimension_init(self, int(value) if isinstance(value, (bool, np.bool_)) else value)
     v1.disable_v2_tensorshape()
     deprecation._PRINT_DEPRECATION_WARNINGS = False
+    tensor_shape.Dimension.__init__ = bool_as_int
     try:
         yield
     finally:
-        tensor_shape._TENSORSHAPE_V2_OVERRIDE, deprecation._PRINT_DEPRECATION_WARNINGS = previous
+        (tensor_shape._TENSORSHAPE_V2_OVERRIDE, deprecation._PRINT_DEPRECATION_WARNINGS,
+         tensor_shape.Dimension.__init__) = previous
 
 
 def is_tf_expression(x):
@@ -74,6 +85,32 @@ def lerp(a, b, t):
 def lerp_clip(a, b, t):
     with v1.name_scope('LerpClip'):
         return a + (b - a) * tf.clip_by_value(t, 0.0, 1.0)
+
+
+def shape_to_list(shape):
+    return [tf.compat.dimension_value(d) for d in shape]
+
+
+def flatten(x):
+    with v1.name_scope('Flatten'):
+        return tf.reshape(x, [-1])
+
+
+def log2(x):
+    with v1.name_scope('Log2'):
+        return tf.math.log(x) * np.float32(1.0 / np.log(2.0))
+
+
+def exp2(x):
+    with v1.name_scope('Exp2'):
+        return tf.exp(x * np.float32(np.log(2.0)))
+
+
+def convert_images_from_uint8(images, drange=[-1, 1], nhwc_to_nchw=False):
+    images = tf.cast(images, tf.float32)
+    if nhwc_to_nchw:
+        images = tf.transpose(images, [0, 3, 1, 2])
+    return images * ((drange[1] - drange[0]) / 255) + drange[0]
 
 
 def _absolute_variable_scope(scope, **kwargs):
@@ -172,34 +209,67 @@ def _shape_list(t):
 
 
 def _tf_module():
-    """What `import tensorflow` gives the executed source: tf.compat.v1 that cannot switch this process to TF1."""
+    """What `import tensorflow` gives the executed source: tf.compat.v1 that cannot switch this process to TF1.
+
+    Its `nn` runs NCHW ops on CPUs without NCHW kernels (`dnnlib.tflib.nchw`); `tf.contrib`
+    (TF 1.x only, imported by NVIDIA's tfutil) is an empty module.
+    """
     shim = types.ModuleType('tensorflow')
     shim.__dict__.update({k: getattr(v1, k) for k in dir(v1) if not k.startswith('__')})
     for name in ('disable_v2_behavior', 'disable_eager_execution', 'disable_resource_variables',
                  'disable_v2_tensorshape', 'enable_v2_tensorshape'):
         setattr(shim, name, lambda *a, **k: None)
+    shim.nn = nchw.nn_namespace()
+    shim.contrib = types.ModuleType('tensorflow.contrib')
     shim.compat = types.SimpleNamespace(v1=shim, v2=tf)
     return shim
 
 
+def _module(name, **attrs):
+    module = types.ModuleType(name)
+    module.__dict__.update(attrs)
+    return module
+
+
+def _no_plugin(*_args, **_kwargs):
+    raise RuntimeError('CUDA plugins are not compiled on the --trust_pickle_code path; dnnlib.tflib.ops runs '
+                       'its TensorFlow versions')
+
+
 def _dnnlib_modules():
-    tflib = types.ModuleType('dnnlib.tflib')
-    tflib.Network = GraphNetwork
-    tflib.is_tf_expression = is_tf_expression
-    tflib.lerp = lerp
-    tflib.lerp_clip = lerp_clip
+    """The dnnlib modules NVIDIA's network sources import, as this project's implementations.
+
+    dnnlib, dnnlib.util, dnnlib.tflib (+ .network, .tfutil, .autosummary, .custom_ops) and
+    dnnlib.tflib.ops.fused_bias_act / .upfirdn_2d (pure TensorFlow, whatever `impl` asks for).
+    """
+    from dnnlib.tflib.ops import fused_bias_act, upfirdn_2d
     from dnnlib.tflib.tfutil import convert_images_to_uint8
-    tflib.convert_images_to_uint8 = convert_images_to_uint8
-    tflib.tfutil = tflib
-    tflib.network = tflib
-    util = types.ModuleType('dnnlib.util')
-    util.EasyDict = EasyDict
-    dnnlib = types.ModuleType('dnnlib')
-    dnnlib.EasyDict = EasyDict
-    dnnlib.util = util
-    dnnlib.tflib = tflib
-    return {'dnnlib': dnnlib, 'dnnlib.tflib': tflib, 'dnnlib.util': util, 'dnnlib.tflib.tfutil': tflib,
-            'dnnlib.tflib.network': tflib}
+    helpers = dict(Network=GraphNetwork, is_tf_expression=is_tf_expression, lerp=lerp, lerp_clip=lerp_clip,
+                   convert_images_to_uint8=convert_images_to_uint8, convert_images_from_uint8=convert_images_from_uint8,
+                   shape_to_list=shape_to_list, flatten=flatten, log2=log2, exp2=exp2,
+                   absolute_name_scope=_absolute_name_scope, absolute_variable_scope=_absolute_variable_scope)
+    modules = {
+        'dnnlib.util': _module('dnnlib.util', EasyDict=EasyDict),
+        'dnnlib.tflib.autosummary': _module('dnnlib.tflib.autosummary', autosummary=lambda name, value, **_: value),
+        'dnnlib.tflib.custom_ops': _module('dnnlib.tflib.custom_ops', get_plugin=_no_plugin),
+        'dnnlib.tflib.ops.fused_bias_act': fused_bias_act,
+        'dnnlib.tflib.ops.upfirdn_2d': upfirdn_2d,
+    }
+    modules['dnnlib.tflib.ops'] = _module('dnnlib.tflib.ops', fused_bias_act=fused_bias_act, upfirdn_2d=upfirdn_2d)
+    modules['dnnlib.tflib.tfutil'] = _module('dnnlib.tflib.tfutil', **helpers)
+    modules['dnnlib.tflib.network'] = _module('dnnlib.tflib.network', **helpers)
+    modules['dnnlib.tflib'] = _module('dnnlib.tflib', tfutil=modules['dnnlib.tflib.tfutil'],
+                                      network=modules['dnnlib.tflib.network'], ops=modules['dnnlib.tflib.ops'],
+                                      autosummary=modules['dnnlib.tflib.autosummary'],
+                                      custom_ops=modules['dnnlib.tflib.custom_ops'], **helpers)
+    modules['dnnlib'] = _module('dnnlib', EasyDict=EasyDict, util=modules['dnnlib.util'],
+                                tflib=modules['dnnlib.tflib'])
+    return modules
+
+
+def normalize_source(src):
+    """Stored source text as Python compiles it: without a leading BOM, with \\n line ends."""
+    return src.lstrip('\ufeff').replace('\r\n', '\n').replace('\r', '\n')
 
 
 def _exec_source(src, name):
@@ -219,7 +289,7 @@ def _exec_source(src, name):
     module = types.ModuleType('_tflib_network_import_' + uuid.uuid4().hex)
     module.__dict__['__builtins__'] = dict(vars(builtins), __import__=guarded_import)
     with tf1_shapes():
-        exec(compile(src, '<build_module_src of %s>' % name, 'exec'), module.__dict__)  # noqa: S102 (opt-in)
+        exec(compile(normalize_source(src), '<build_module_src of %s>' % name, 'exec'), module.__dict__)  # noqa: S102 (opt-in)
     return module
 
 
