@@ -15,7 +15,7 @@ true float32 like the V100 the authors used.
 import numpy as np
 import tensorflow as tf
 
-from dnnlib.tflib.tfutil import compute_devices, device_part, disable_tf32
+from dnnlib.tflib.tfutil import compute_devices, disable_tf32
 
 disable_tf32()
 
@@ -51,7 +51,37 @@ def unclamped_distances(U, norm_u, V, norm_v):
     """(|u|^2 - 2 U V^T) + |v|^2 before the clamp at 0 (an overflow shows here as inf/-inf/NaN)."""
     norm_u = tf.reshape(norm_u, [-1, 1])
     norm_v = tf.reshape(norm_v, [1, -1])
-    return norm_u - 2 * tf.matmul(U, V, False, True) + norm_v
+    return norm_u - 2 * tiled_matmul(U, V) + norm_v
+
+
+# Columns per GEMM. A GEMM library may sum a dot product in another order for another matrix shape (Eigen
+# picks its blocking from the shape); computing U V^T in column tiles whose boundaries are multiples of
+# COLUMN_TILE, and splitting columns over devices only at those boundaries, gives every dot product the
+# same GEMM shape whatever the split: results are identical for any num_gpus, on every kernel family.
+COLUMN_TILE = 1024
+
+
+def tiled_matmul(U, V):
+    """U V^T [n, m], one GEMM per COLUMN_TILE columns of V (the last one narrower)."""
+    m = int(V.shape[0])
+    if m <= COLUMN_TILE:
+        return tf.matmul(U, V, False, True)
+    return tf.concat([tf.matmul(U, V[c:c + COLUMN_TILE], False, True) for c in range(0, m, COLUMN_TILE)], axis=1)
+
+
+def column_parts(num_cols, parts):
+    """[(begin, end)] of `parts` contiguous column ranges made of whole COLUMN_TILEs, nearly equal in tiles.
+
+    The first (tiles % parts) ranges get one tile more; ranges past the last tile are empty.
+    """
+    tiles = -(-num_cols // COLUMN_TILE)
+    base, extra = divmod(tiles, parts)
+    bounds, begin = [], 0
+    for part in range(parts):
+        end = min(num_cols, begin + (base + (part < extra)) * COLUMN_TILE)
+        bounds.append((begin, end))
+        begin = end
+    return bounds
 
 
 EXACT_ROWS, EXACT_COLS = 1024, 1024  # = knn.ROW_TILE: a row tile is one block
@@ -123,12 +153,14 @@ class DistanceBlock:
         float16 blocks test it (the float32/float64 official path does no extra work).
         """
         parts, finite = [], []
-        for i, device in enumerate(self.devices):
+        bounds = column_parts(int(V.shape[0]), len(self.devices))
+        for device, (begin, end) in zip(self.devices, bounds):
+            if end <= begin and parts:
+                continue
             with tf.device(device):
                 if len(self.devices) == 1:
                     v, nv, iv = V, norm_v, ids_v
                 else:
-                    begin, end = device_part(tf.shape(V)[0], i, len(self.devices))
                     v, nv = V[begin:end], norm_v[begin:end]
                     iv = None if ids_v is None else ids_v[begin:end]
                 if self.exact_ties:

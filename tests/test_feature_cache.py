@@ -77,7 +77,9 @@ def test_another_load_path_on_the_same_weights_misses(setup, tmp_path, monkeypat
     assert trusted.cache_path != safe.cache_path and trusted.key_parts['network'] == safe.key_parts['network']
     trusted_features = trusted.window(0, 6)
     assert calls == [6, 6]
-    np.testing.assert_allclose(trusted_features, safe_features, rtol=1e-5, atol=1e-6)
+    # Two implementations (stored TF1 graph vs TF2 rebuild) round differently, more so on Eigen kernels:
+    # the documented check_pickle tolerance, 1e-4 of the largest feature.
+    assert np.abs(trusted_features - safe_features).max() <= 1e-4 * np.abs(safe_features).max()
 
 
 def test_an_old_format_cache_file_is_ignored(setup, tmp_path, monkeypatch, capsys):

@@ -148,13 +148,21 @@ def test_float16_refuses_features_that_would_overflow():
 
 
 def test_num_gpus_splits_columns_over_logical_devices_even_when_uneven():
-    """Two logical CPU devices stand in for two GPUs; odd column batches (the official code fails) work."""
+    """Logical CPU devices stand in for GPUs; odd column batches (the official code fails) work.
+
+    Columns are split over devices in whole COLUMN_TILEs (64 here, so that 201 columns make 4 tiles
+    over 2 or 3 devices), so every output is bit-identical to one device by construction, on oneDNN
+    and Eigen kernels alike.
+    """
     script = textwrap.dedent('''
         import sys, numpy as np, tensorflow as tf
         cpu = tf.config.list_physical_devices('CPU')[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 3)
         sys.path.insert(0, %r)
         import precision_recall as pr
+        import metrics.distance_block as db
+        db.COLUMN_TILE = 64
+        assert db.column_parts(201, 3) == [(0, 128), (128, 192), (192, 201)]
         from dnnlib.tflib.tfutil import compute_devices
         assert [d.split('device:')[-1] for d in compute_devices(4)] == ['CPU:0', 'CPU:1', 'CPU:2', 'CPU:0']
         rs = np.random.RandomState(0)
