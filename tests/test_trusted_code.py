@@ -33,21 +33,30 @@ def test_nvidia_style_vgg_trusted_and_safe_paths_agree(tmp_path):
         assert np.abs(b - expected).max() <= 1e-4 * np.abs(expected).max()
 
 
-def tiny32_with_tf1_source(trust):
-    """The official tiny32 pickle with our TF1 StyleGAN source stored in it, as a real pickle stores its source."""
-    with open(shared_path('fixtures', 'stylegan_official', 'tiny32', 'network.pkl'), 'rb') as f:
+def pickle_with_source(fixture, source, trust):
+    """An official fixture pickle (folder under ../shared/fixtures) with `source` stored as every network's code.
+
+    Returns (pickle bytes, (G, D, Gs) loaded with or without trusting the code).
+    """
+    with open(shared_path('fixtures', *fixture.split('/'), 'network.pkl'), 'rb') as f:
         nets = safe_pickle.read_network_states(f.read())
 
     def store(net):
-        net.build_module_src = TF1_STYLEGAN_SOURCE
+        net.build_module_src = source
         for comp in net.components.values():
             store(comp)
     for net in nets:
         store(net)
     data = pickle.dumps(nets, protocol=4)
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # our source has no fused up-convolution: the marker check says so
+        warnings.simplefilter('ignore')  # e.g. our test source has no fused up-convolution: the marker check says so
         return data, tflib.load_network_pkl(io.BytesIO(data), trust_code=trust)
+
+
+def tiny32_with_tf1_source(trust):
+    """The official tiny32 pickle with our TF1 StyleGAN source stored in it, as a real pickle stores its source:
+    with a BOM and Windows line ends, as NVlabs/stylegan's file and a Windows checkout store it."""
+    return pickle_with_source('stylegan_official/tiny32', '\ufeff' + TF1_STYLEGAN_SOURCE.replace('\n', '\r\n'), trust)
 
 
 def test_tf1_generator_source_reproduces_the_official_goldens_and_the_rebuild():

@@ -6,7 +6,8 @@ naming (G_style with G_mapping and G_synthesis components, equalized learning ra
 instance norm, style modulation, blurred 2x upsampling, ToRGB per resolution) for inference
 only: no fused up-convolution, no training-time updates. It uses the TF1 idioms real build
 sources use, so that the trusted path is exercised on them: `tensorflow.compat.v1` with
-`disable_v2_behavior()`, `@tf.custom_gradient` ops inside variable scopes, `Dimension.value`,
+`disable_v2_behavior()`, a bool dimension in a variable shape, a `/gpu:0` device pin, NCHW
+depthwise convolutions whose static output shape is asserted, `@tf.custom_gradient` ops inside variable scopes, `Dimension.value`,
 an assign of the synthesis network's `lod` under a control dependency, and a linear growing
 structure for the template graph but nested `tf.cond`s (the "recursive" structure) when evaluated.
 """
@@ -81,7 +82,9 @@ def _blur(x):
     f = np.float32([1, 2, 1])
     f = f[:, None] * f[None, :]
     f = np.tile((f / f.sum())[:, :, None, None], [1, 1, x.shape[1].value, 1])
-    return tf.nn.depthwise_conv2d(x, tf.constant(f), strides=[1, 1, 1, 1], padding='SAME', data_format='NCHW')
+    x = tf.nn.depthwise_conv2d(x, tf.constant(f), strides=[1, 1, 1, 1], padding='SAME', data_format='NCHW')
+    assert all(dim.value is not None for dim in x.shape[1:])  # static shapes must survive the NCHW op
+    return x
 
 
 def _upscale(x):
@@ -102,7 +105,8 @@ def G_style(latents_in, labels_in, truncation_psi=0.7, truncation_cutoff=8, is_t
     lod_in = tf.get_variable('lod', initializer=np.float32(0), trainable=False)
     dlatent_avg = tf.get_variable('dlatent_avg', shape=[dlatent_size], initializer=tf.initializers.zeros(),
                                   trainable=False)
-    dlatents = components.mapping.get_output_for(latents_in, labels_in, **kwargs)
+    with tf.device('/gpu:0'):  # GPU pins as in NVIDIA's code: soft placement on a CPU-only host
+        dlatents = components.mapping.get_output_for(latents_in, labels_in, **kwargs)
     if truncation_psi is not None and truncation_cutoff is not None:
         with tf.variable_scope('Truncation'):
             layer_idx = np.arange(num_layers)[np.newaxis, :, np.newaxis]
@@ -143,7 +147,8 @@ def G_synthesis(dlatents_in, dlatent_size=512, num_channels=3, resolution=1024, 
     dlatents_in.set_shape([None, num_layers, dlatent_size])
     dlatents_in = tf.cast(dlatents_in, tf.float32)
     lod_in = tf.get_variable('lod', initializer=np.float32(0), trainable=False)
-    noises = [tf.get_variable('noise%d' % i, shape=[1, 1, 2 ** (i // 2 + 2), 2 ** (i // 2 + 2)],
+    use_noise = True  # a bool dimension, as NVlabs/stylegan writes it (TF 1.x read it as 1)
+    noises = [tf.get_variable('noise%d' % i, shape=[1, use_noise, 2 ** (i // 2 + 2), 2 ** (i // 2 + 2)],
                               initializer=tf.initializers.random_normal(), trainable=False)
               for i in range(num_layers)]
 
