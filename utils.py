@@ -2,19 +2,27 @@
 import contextlib
 import json
 import os
+import re
 import tempfile
 
 import numpy as np
 
 
-def quiet_tensorflow():
-    """Import TensorFlow without its C++ start-up log lines and silence tf.function retracing warnings.
+# TensorFlow's C++ log lines: glog/absl style 'I1203 15:34:25.123456  1234 file.cc:12] ...' (or the
+# 'I0000 00:00:<epoch>' form absl uses before initialization) and absl's one-time preamble.
+_TF_LOG_LINE = re.compile(rb'^([IW]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w./-]+:\d+\]|WARNING: All log messages before absl)')
 
-    Unless the user set TF_CPP_MIN_LOG_LEVEL (then their choice stands), sets it to 2 and sends the
-    process's stderr (file descriptor 2) to the null device while TensorFlow loads and runs its first
-    op: the oneDNN notice and the CPU-feature guard are printed by C++ before any level applies.
-    Python-side TensorFlow warnings (e.g. retracing) are limited to errors. Call before anything
-    imports tensorflow; later calls do nothing.
+
+def quiet_tensorflow():
+    """Import TensorFlow without its C++ log lines on stderr, then and later; silence Python-side warnings.
+
+    Unless the user set TF_CPP_MIN_LOG_LEVEL (then their choice stands): sets it to 2, mutes file
+    descriptor 2 while TensorFlow loads and runs its first op (the oneDNN notice and the CPU-feature
+    guard print before any level applies), and from then on passes what C++ code writes to fd 2
+    through a filter that drops TensorFlow's info and warning lines (e.g. absl's preamble and MLIR
+    notices when a graph session starts, on some CPUs) and forwards everything else (errors, fatal
+    messages). Python's own `sys.stderr` (messages, warnings, progress bars) writes directly.
+    Call before anything imports tensorflow; later calls do nothing.
     """
     import logging
     import sys
@@ -37,10 +45,37 @@ def quiet_tensorflow():
         tf.constant(0) + 1  # device and CPU-feature initialization happen here
     finally:
         if saved is not None:
-            os.dup2(saved, 2)
-            os.close(saved)
+            _filter_native_stderr(saved)
     if not user_choice:
         tf.get_logger().setLevel(logging.ERROR)
+
+
+def _filter_native_stderr(real_fd):
+    """Route fd 2 through a thread that drops TensorFlow log lines; sys.stderr writes to `real_fd` directly."""
+    import atexit
+    import sys
+    import threading
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    sys.stderr = open(os.dup(real_fd), 'w', buffering=1, encoding=sys.stderr.encoding or 'utf-8',
+                      errors='backslashreplace')
+
+    def forward():
+        with open(read_fd, 'rb', buffering=0) as pipe:
+            for line in iter(pipe.readline, b''):
+                if not _TF_LOG_LINE.match(line):
+                    os.write(real_fd, line)
+
+    thread = threading.Thread(target=forward, name='native-stderr-filter', daemon=True)
+    thread.start()
+
+    def drain():  # close the pipe's last writer so the thread sees the end and forwards what is left
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        thread.join(timeout=2)
+    atexit.register(drain)
 
 
 @contextlib.contextmanager
