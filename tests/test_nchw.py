@@ -126,7 +126,7 @@ def test_depthwise_pools_bias_and_batch_norm(path):
 
 def test_the_nn_namespace_for_stored_code_routes_nchw_ops():
     nn = nchw.nn_namespace()
-    assert nn.conv2d is nchw.conv2d and nn.conv2d_transpose is nchw.conv2d_transpose
+    assert nn.conv2d is nchw.conv2d and nn.conv2d_transpose is nchw.conv2d_transpose and nn.max_pool2d is nchw.max_pool
     assert nn.relu is v1.nn.relu and v1.nn.conv2d is not nchw.conv2d  # TensorFlow itself is not patched
 
 

@@ -208,7 +208,10 @@ def fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001, 
 
 
 WRAPPED = {'conv2d': conv2d, 'conv2d_transpose': conv2d_transpose, 'depthwise_conv2d': depthwise_conv2d,
-           'max_pool': max_pool, 'avg_pool': avg_pool, 'bias_add': bias_add, 'fused_batch_norm': fused_batch_norm}
+           'max_pool': max_pool, 'avg_pool': avg_pool, 'max_pool2d': max_pool, 'avg_pool2d': avg_pool,
+           'bias_add': bias_add, 'fused_batch_norm': fused_batch_norm}
+
+
 def nn_namespace():
     """A copy of `tf.compat.v1.nn` whose NCHW ops run on every device (for executed TF1 code)."""
     nn = types.ModuleType('tensorflow.nn')
