@@ -10,7 +10,7 @@ import numpy as np
 
 # TensorFlow's C++ log lines: glog/absl style 'I1203 15:34:25.123456  1234 file.cc:12] ...' (or the
 # 'I0000 00:00:<epoch>' form absl uses before initialization) and absl's one-time preamble.
-_TF_LOG_LINE = re.compile(rb'^([IW]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w./-]+:\d+\]|WARNING: All log messages before absl)')
+_TF_LOG_LINE = re.compile(rb'^([IWE]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w./-]+:\d+\]|WARNING: All log messages before absl)')
 
 
 def quiet_tensorflow():
@@ -19,9 +19,9 @@ def quiet_tensorflow():
     Unless the user set TF_CPP_MIN_LOG_LEVEL (then their choice stands): sets it to 2, mutes file
     descriptor 2 while TensorFlow loads and runs its first op (the oneDNN notice and the CPU-feature
     guard print before any level applies), and from then on passes what C++ code writes to fd 2
-    through a filter that drops TensorFlow's info and warning lines (e.g. absl's preamble and MLIR
-    notices when a graph session starts, on some CPUs) and forwards everything else (errors, fatal
-    messages). Python's own `sys.stderr` (messages, warnings, progress bars) writes directly.
+    through a filter that drops TensorFlow's info, warning and error log lines (e.g. absl's preamble,
+    MLIR notices when a graph session starts, oneDNN's float16 fallback notice; a real op error also
+    reaches Python as an exception) and forwards everything else, fatal (F) lines included. Python's own `sys.stderr` (messages, warnings, progress bars) writes directly.
     Call before anything imports tensorflow; later calls do nothing.
     """
     import logging

@@ -18,7 +18,8 @@ with g.as_default():
         s.run(x * 2, {x: [1.0]})  # a TF1 graph session, where absl/MLIR notices appear on some CPUs
 os.write(2, b'I0000 00:00:1796314195.062697    7546 mlir_graph_optimization_pass.cc:437] MLIR V1 pass\n')
 os.write(2, b'W1203 15:34:25.123456    7546 some_op.cc:12] a warning\n')
-os.write(2, b'E0000 00:00:1796314195.062697    7546 op.cc:1] an error line\n')
+os.write(2, b'E0000 00:00:1796314195.062697    7546 util.cc:131] oneDNN supports DT_HALF only on ...\n')
+os.write(2, b'F0000 00:00:1796314195.062697    7546 op.cc:1] a fatal line\n')
 print('python line', file=sys.stderr)
 subprocess.run([sys.executable, '-c', 'import sys; sys.stderr.write("child line\\n")'])
 '''
@@ -34,7 +35,7 @@ def test_tensorflow_log_lines_are_dropped_and_everything_else_kept():
     result = run(['-c', FILTER_SCRIPT % REPO])
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
-    assert sorted(lines) == sorted(['E0000 00:00:1796314195.062697    7546 op.cc:1] an error line', 'python line',
+    assert sorted(lines) == sorted(['F0000 00:00:1796314195.062697    7546 op.cc:1] a fatal line', 'python line',
                                     'child line']), lines
 
 
