@@ -15,9 +15,12 @@ Cross-checking a port (why two P&R implementations disagree):
 Checking NVIDIA's network files against this project's TF2 rebuild:
     python -m networks.check_pickle vgg16.pkl --trust_pickle_code
 
-With no arguments: a self-contained feature-space truncation sweep (no downloads).
-Outputs go to --save_path: stylegan_truncation.txt (official format), results.json,
-truncation_sweep.png, stylegan_realism/truncation1.00/*.png and realism_grid.png.
+With no arguments: a self-contained feature-space truncation sweep (no downloads) that writes
+stylegan_truncation.txt (official format) into --save_path; it takes no other settings.
+Outputs of the experiments go to --save_path: stylegan_truncation.txt, results.json and
+truncation_sweep.png (sweep), realism_scores.npy (fake-set realism),
+stylegan_realism/truncation1.00/*.png and realism_grid.png (StyleGAN realism), features/
+(--save_features) and conventions_official_decisions.npz (--conventions).
 """
 import argparse
 import os
@@ -85,8 +88,8 @@ def parse_args(argv):
                    help='downloads and real-feature cache (default: _cache beside this script)')
     g.add_argument('--no_feature_cache', action='store_true', help='do not read or write cached image features')
     g.add_argument('--clear_cache', action='store_true',
-                   help='remove cached features, saved network sources and downloads from --cache_dir first '
-                        '(alone: clear and exit)')
+                   help='remove the files this tool wrote into --cache_dir (cached features, saved network sources, '
+                        'downloads; each listed, nothing else touched) first (alone: clear and exit)')
     g.add_argument('--save_features', action='store_true', help='also save the features used, under features/')
     g.add_argument('--quiet', action='store_true', help='no progress bars (downloads included)')
     g.add_argument('--allow_large_images', action='store_true',
@@ -135,10 +138,24 @@ def check_args(args):
         raise ValueError('--show_n_images cannot exceed --num_gen_images')
 
 
-# Files and folders this tool writes into --save_path. A run records which of them it wrote (MANIFEST); the next
-# run into the same folder removes exactly those first, so that the folder holds one run's outputs.
+# Files and folders this tool writes into --save_path. A run records which files it wrote (MANIFEST); the next
+# run into the same folder removes exactly those files -- when it is about to write its own first output, so a
+# run that stops on bad input leaves the previous results in place -- and then the folders they leave empty.
 OUTPUTS = ('stylegan_truncation.txt', 'results.json', 'truncation_sweep.png', 'realism_scores.npy', 'stylegan_realism',
            'realism', 'features', 'conventions_official_decisions.npz')
+
+
+# Options the embedded demo (no data given) honours; any other option given is refused rather than ignored.
+DEMO_OPTIONS = ('save_path', 'quiet', 'demo', 'cache_dir', 'clear_cache', 'no_feature_cache', 'allow_large_images')
+
+
+def check_demo_args(args):
+    """The embedded demo runs fixed settings: refuse options it would silently ignore, naming them."""
+    defaults = vars(parse_args([]))
+    ignored = sorted('--' + k for k, v in vars(args).items() if k not in DEMO_OPTIONS and v != defaults.get(k))
+    if ignored:
+        raise ValueError('the embedded demo (no data given) runs fixed settings and would ignore %s; give real data '
+                         '(--data_dir, --real_dir or --real_features, see --help) to use them' % ', '.join(ignored))
 
 
 def check_output_folders(args):
@@ -165,9 +182,11 @@ MANIFEST = '.run_metric_outputs.json'  # what the last successful run wrote into
 
 
 def clear_previous_outputs(save_path):
-    """Remove what the previous run of this tool wrote into save_path (as its manifest lists), nothing else."""
+    """Remove the files the previous run of this tool wrote into save_path (as its manifest lists), nothing else.
+
+    Folders among OUTPUTS are removed only when that leaves them empty (a file of yours keeps its folder).
+    """
     import json
-    import shutil
     manifest = os.path.join(save_path, MANIFEST)
     try:
         with open(manifest) as f:
@@ -176,25 +195,28 @@ def clear_previous_outputs(save_path):
         return
     removed = []
     for name in listed if isinstance(listed, list) else []:
-        if name not in OUTPUTS:  # never follow a manifest outside the tool's own output names
+        parts = str(name).replace('\\', '/').split('/')
+        if parts[0] not in OUTPUTS or '..' in parts or '' in parts:  # only the tool's own outputs, inside save_path
             continue
-        path = os.path.join(save_path, name)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        elif os.path.lexists(path):
+        path = os.path.join(save_path, *parts)
+        if os.path.isfile(path) or os.path.islink(path):
             os.remove(path)
-        else:
-            continue
-        removed.append(name)
+            removed.append(name)
+    for name in OUTPUTS:  # folders the removal emptied, deepest first
+        top = os.path.join(save_path, name)
+        if os.path.isdir(top) and not os.path.islink(top):
+            for folder, _, _ in sorted(os.walk(top), key=lambda entry: -len(entry[0])):
+                if not os.listdir(folder):
+                    os.rmdir(folder)
     os.remove(manifest)
     if removed:
-        print('Removed the previous run\'s outputs from %s: %s' % (save_path, ', '.join(removed)))
+        print('Removed the previous run\'s %d output files from %s' % (len(removed), save_path))
 
 
 def write_output_manifest(save_path):
-    """List the tool's outputs present in save_path, for the next run to clear."""
+    """List the files this run wrote into save_path under the tool's output names, for the next run to clear."""
     import utils
-    present = [name for name in OUTPUTS if os.path.lexists(os.path.join(save_path, name))]
+    present = [name for name in utils.written_files(save_path) if name.split('/')[0] in OUTPUTS]
     utils.save_json(os.path.join(save_path, MANIFEST), present)
 
 
@@ -322,16 +344,25 @@ def run(args):
     if args.clear_cache:
         from experiments.feature_cache import clear_cache
         removed = clear_cache(args.cache_dir)
-        print('Cleared %d cache entries from %s' % (len(removed), args.cache_dir))
+        print('Removed %d files this tool wrote into %s%s' % (len(removed), args.cache_dir, ':' if removed else ''))
+        for path in removed:
+            print('  ' + os.path.relpath(path, args.cache_dir))
         if nothing_given:
             return 0
     if args.demo or nothing_given:
         from experiments import feature_space_demo
+        try:
+            check_demo_args(args)
+            check_writable_folder(args.save_path, '--save_path')
+        except ValueError as e:
+            print('error: %s' % e, file=sys.stderr)
+            return 2
         print('No data given: running the embedded feature-space truncation sweep (no downloads).')
         feature_space_demo.run(args.save_path)
         print('To run on real data: python run_metric.py --data_dir /path/to/ffhq-tfrecords --truncation_sweep '
               '(see --help)')
         return 0
+    import utils
     from datasets.tfrecords import DatasetError
     from dnnlib.tflib import NetworkPickleError
     from dnnlib.util import DownloadError
@@ -341,12 +372,14 @@ def run(args):
         if args.allow_large_images:
             from datasets.image_folder import allow_large_images
             allow_large_images(True)
-        clear_previous_outputs(args.save_path)
+        utils.before_first_output(args.save_path, lambda: clear_previous_outputs(args.save_path))
         run_experiments(args)
     except (ValueError, DatasetError, NetworkPickleError, DownloadError, FileNotFoundError,
             NotImplementedError) as e:
         print('error: %s' % e, file=sys.stderr)
         return 2
+    finally:
+        utils.before_first_output(args.save_path, None)
     return 0
 
 

@@ -78,12 +78,40 @@ def _filter_native_stderr(real_fd):
     atexit.register(drain)
 
 
+_BEFORE_FIRST_OUTPUT = {}  # folder -> function to call once, before the first output is written below it
+_WRITTEN = set()  # absolute paths this process wrote with atomic_output
+
+
+def written_files(folder):
+    """Paths (relative to `folder`, '/'-separated, sorted) this process wrote with `atomic_output` below folder."""
+    folder = os.path.abspath(folder)
+    return sorted(os.path.relpath(p, folder).replace(os.sep, '/') for p in _WRITTEN
+                  if p.startswith(folder + os.sep) and os.path.lexists(p))
+
+
+def before_first_output(folder, func):
+    """Call func() once, when `atomic_output` is first about to write a file inside `folder` (None: forget)."""
+    folder = os.path.abspath(folder)
+    if func is None:
+        _BEFORE_FIRST_OUTPUT.pop(folder, None)
+    else:
+        _BEFORE_FIRST_OUTPUT[folder] = func
+
+
+def _run_before_first_output(path):
+    for folder in list(_BEFORE_FIRST_OUTPUT):
+        if path == folder or path.startswith(folder + os.sep):
+            _BEFORE_FIRST_OUTPUT.pop(folder)()
+
+
 @contextlib.contextmanager
 def atomic_output(path, mode='w'):
     """Open a temporary file beside `path`; on success it replaces `path`, on error it is removed.
 
     Readers never see a half-written file, and an interrupted run leaves the old file (or none).
+    A function registered with `before_first_output` for a folder above `path` runs first.
     """
+    _run_before_first_output(os.path.abspath(path))
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix='.tmp_' + os.path.basename(path) + '.', dir=folder)
@@ -94,6 +122,7 @@ def atomic_output(path, mode='w'):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _WRITTEN.add(os.path.abspath(path))
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp)

@@ -218,6 +218,46 @@ def test_a_rerun_leaves_only_its_own_outputs(tmp_path):
     assert 'realism' not in json.loads((tmp_path / 'out' / 'results.json').read_text())['evaluation']
 
 
+def test_a_rerun_that_stops_on_bad_input_keeps_the_previous_results(tmp_path):
+    rs = np.random.RandomState(1)
+    real = features(tmp_path, 'r.npy', rs.randn(40, 8))
+    out = tmp_path / 'out'
+    first = cli('--real_features', real, '--fake_features', features(tmp_path, 'f.npy', rs.randn(40, 8)),
+                '--save_path', str(out), '--quiet', '--save_features', '--realism_score', '--show_n_images', '4',
+                cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = sorted(os.path.relpath(os.path.join(d, f), str(out)) for d, _, fs in os.walk(str(out)) for f in fs)
+    assert 'results.json' in before and any(p.startswith('features') for p in before)
+    bad = rs.randn(40, 8)
+    bad[3, 2] = np.nan
+    second = cli('--real_features', real, '--fake_features', features(tmp_path, 'nan.npy', bad),
+                 '--save_path', str(out), '--quiet', cwd=tmp_path)
+    assert second.returncode == 2 and 'error:' in second.stderr
+    after = sorted(os.path.relpath(os.path.join(d, f), str(out)) for d, _, fs in os.walk(str(out)) for f in fs)
+    assert after == before  # nothing of the previous run was removed by the run that failed
+
+
+def test_a_rerun_removes_files_never_a_folder_holding_yours(tmp_path):
+    """An output folder of the tool (features/ here; stylegan_realism/ alike) is removed only when emptied."""
+    rs = np.random.RandomState(2)
+    args = ['--real_features', features(tmp_path, 'r.npy', rs.randn(40, 8)), '--fake_features',
+            features(tmp_path, 'f.npy', rs.randn(40, 8)), '--save_path', str(tmp_path / 'out'), '--quiet']
+    first = cli(*args, '--save_features', cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    folder = tmp_path / 'out' / 'features'
+    ours = [p for p in folder.rglob('*') if p.is_file()]
+    assert ours
+    (folder / 'my_pick.npy').write_text('kept')
+    second = cli(*args, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert (folder / 'my_pick.npy').read_text() == 'kept' and not any(p.exists() for p in ours)
+    third = cli(*args, '--save_features', cwd=tmp_path)  # and a folder that held only the tool's files goes
+    assert third.returncode == 0
+    (folder / 'my_pick.npy').unlink()
+    fourth = cli(*args, cwd=tmp_path)
+    assert fourth.returncode == 0 and not folder.exists()
+
+
 def test_quiet_download_prints_no_progress_bar(tmp_path, capsys):
     import http.server
     import threading
@@ -242,3 +282,21 @@ def test_quiet_download_prints_no_progress_bar(tmp_path, capsys):
         httpd.server_close()
     captured = capsys.readouterr()
     assert net.kind == 'feature network' and captured.err == '' and '%' not in captured.out
+
+
+@pytest.mark.parametrize('flags, named', [(['--truncations', '0.5'], '--truncations'),
+                                          (['--truncations', 'nan'], '--truncations'),
+                                          (['--bootstrap', '10', '--prdc', '3'], '--bootstrap, --prdc'),
+                                          (['--nhood_sizes', '5'], '--nhood_sizes')])
+def test_the_embedded_demo_refuses_settings_it_would_ignore(tmp_path, flags, named):
+    result = cli(*flags, '--save_path', str(tmp_path / 'out'), cwd=tmp_path)
+    assert result.returncode == 2 and named in result.stderr and 'would ignore' in result.stderr
+    assert not (tmp_path / 'out').exists()  # refused before any work
+
+
+def test_a_save_path_that_is_a_file_is_refused_before_the_demo(tmp_path):
+    target = tmp_path / 'results'
+    target.write_text('a file')
+    result = cli('--save_path', str(target), cwd=tmp_path)
+    assert result.returncode == 2 and 'cannot be written' in result.stderr and 'Traceback' not in result.stderr
+    assert 'Precision' not in result.stdout  # nothing was computed

@@ -1,4 +1,5 @@
 """The feature cache's key covers everything that defines a feature; stale or old-format files are never used."""
+import io
 import json
 import os
 
@@ -111,12 +112,28 @@ def test_each_key_part_changes_the_file_name(field):
     assert feature_cache.feature_cache_name(parts) == feature_cache.feature_cache_name(dict(parts))
 
 
-def test_clear_cache_removes_features_sources_and_downloads(tmp_path):
-    for sub in ('features', 'network_sources', 'inception'):
-        (tmp_path / sub).mkdir()
-        (tmp_path / sub / 'x').write_text('x')
-    (tmp_path / ('0' * 32 + '_vgg16.pkl')).write_bytes(b'x')
-    (tmp_path / 'tmp_abc').write_bytes(b'x')
-    (tmp_path / 'keep_me.txt').write_text('user file')
+def test_clear_cache_removes_only_what_the_tool_wrote_and_lists_it(tmp_path):
+    ours, yours = [], []
+
+    def make(rel, data=b'x', mine=True):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        (ours if mine else yours).append(str(path))
+    buffer = io.BytesIO()
+    np.savez(buffer, features=np.zeros([2, 3], np.float32), key_parts=np.array(json.dumps({'format': 2})))
+    make('features/reals-0123abcd-' + 'f' * 24 + '.npz', buffer.getvalue())
+    make('features/.tmp_reals.npz.ab12CD_x')                       # an interrupted atomic write
+    make('network_sources/Gs_0123456789ab.build_module_src.py')
+    make('network_sources/Gs_0123456789ab.layout.txt')
+    make('inception/classify_image_graph_def.pb')
+    make('0' * 32 + '_vgg16.pkl')                                   # an open_url download
+    make('tmp_k3j_9x2a')                                            # an interrupted download
+    make('features/my_important.npz', buffer.getvalue(), mine=False)  # a user's file in our folder
+    make('features/x-1-' + 'f' * 24 + '.npz', b'not an npz', mine=False)  # our name pattern, not our content
+    make('tmp_abc', mine=False)
+    make('inception/notes.txt', mine=False)
+    make('keep_me.txt', mine=False)
     removed = feature_cache.clear_cache(str(tmp_path))
-    assert len(removed) == 5 and os.listdir(str(tmp_path)) == ['keep_me.txt']
+    assert sorted(removed) == sorted(ours)
+    assert all(os.path.exists(p) for p in yours) and not os.path.exists(str(tmp_path / 'network_sources'))
