@@ -41,9 +41,10 @@ def parse_args(argv):
     g.add_argument('-r', '--realism_score', action='store_true', help='realism score experiment (paper Fig. 11)')
     g = p.add_argument_group('inputs beyond the official script')
     g.add_argument('--real_dir', help='folder of real PNG/JPEG images (instead of --data_dir)')
-    g.add_argument('--real_features', help='.npz/.npy of real features [N, d] (instead of images)')
+    g.add_argument('--real_features', help='.npz/.npy of real features [N, d] (instead of images); FILE.npz:KEY names '
+                                           'the array in a file with several')
     g.add_argument('--fake_dir', help='folder of generated PNG/JPEG images: evaluate them instead of a generator')
-    g.add_argument('--fake_features', help='.npz/.npy of generated features [M, d]')
+    g.add_argument('--fake_features', help='.npz/.npy of generated features [M, d] (FILE.npz:KEY as above)')
     g.add_argument('--network', default=None, help='StyleGAN pickle path or URL (default: the official FFHQ-1024, '
                                                     'from the first of its published locations that answers)')
     g.add_argument('--feature_network', default=None,
@@ -90,7 +91,9 @@ def parse_args(argv):
     g.add_argument('--clear_cache', action='store_true',
                    help='remove the files this tool wrote into --cache_dir (cached features, saved network sources, '
                         'downloads; each listed, nothing else touched) first (alone: clear and exit)')
-    g.add_argument('--save_features', action='store_true', help='also save the features used, under features/')
+    g.add_argument('--save_features', action='store_true',
+                   help='also save the features used, under features/ (evaluation.npz or truncation_<psi>.npz, each '
+                        'holding real_features and fake_features; --real_features/--fake_features read them by role)')
     g.add_argument('--quiet', action='store_true', help='no progress bars (downloads included)')
     g.add_argument('--allow_large_images', action='store_true',
                    help="read images above PIL's decompression-bomb limit (~179 megapixels); only for files you trust")
@@ -246,7 +249,7 @@ def real_features_source(args, feature_net_loader):
     from experiments.real_features import CachedImageFeatures, FeatureArray
     from datasets.feature_files import load_features
     if args.real_features:
-        return FeatureArray(load_features(args.real_features), 'features:' + os.path.abspath(args.real_features))
+        return FeatureArray(load_features(args.real_features, 'real'), 'features:' + os.path.abspath(args.real_features))
     source = open_images(args.data_dir, 'tfrecords') if args.data_dir else open_images(args.real_dir, 'folder')
     cache = None if args.no_feature_cache else os.path.join(args.cache_dir, 'features')
     return CachedImageFeatures(source, feature_net_loader(), args.minibatch_size, args.num_gpus, cache,
@@ -297,8 +300,8 @@ def run_experiments(args):
             from experiments.stylegan_truncation import run_truncation_sweep
 
             def keep(psi, ref, evl):
-                from datasets.feature_files import save_features
-                save_features(os.path.join(features_dir, 'truncation_%0.2f.npz' % psi), evl, ref_features=ref)
+                from datasets.feature_files import save_feature_sets
+                save_feature_sets(os.path.join(features_dir, 'truncation_%0.2f.npz' % psi), real=ref, fake=evl)
             rows, details = run_truncation_sweep(cfg, stream, Gs, feature_net(),
                                                  save_features=keep if args.save_features else None)
             utils.save_truncation_txt(os.path.join(args.save_path, 'stylegan_truncation.txt'), rows)

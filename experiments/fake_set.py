@@ -5,7 +5,7 @@ import numpy as np
 
 import precision_recall
 import utils
-from datasets.feature_files import load_features, save_features
+from datasets.feature_files import load_features, save_feature_sets
 from datasets.image_folder import ImageFolder
 from experiments import extra_metrics, stylegan_realism
 from experiments.real_features import CachedImageFeatures
@@ -28,7 +28,7 @@ def evaluate_fake_set(cfg, reals, feature_net):
                          % (num_real, reals.num_images, reals.num_images))
     ref = reals.window(0, num_real)
     if cfg.fake_features:
-        fakes, evl = None, load_features(cfg.fake_features)
+        fakes, evl = None, load_features(cfg.fake_features, 'fake')
     else:
         fakes = ImageFolder(cfg.fake_dir)
         store = CachedImageFeatures(fakes, feature_net(), cfg.minibatch_size, cfg.num_gpus, cfg.feature_cache_dir,
@@ -61,7 +61,7 @@ def evaluate_fake_set(cfg, reals, feature_net):
         out['ms_ssim'] = ms_ssim_diversity(images, filter_size=cfg.ms_ssim_filter_size)
         print('MS-SSIM diversity: %.4f' % out['ms_ssim']['mean'])
     if cfg.save_features:
-        save_features(os.path.join(cfg.save_path, 'features', 'evaluation.npz'), evl, ref_features=ref)
+        save_feature_sets(os.path.join(cfg.save_path, 'features', 'evaluation.npz'), real=ref, fake=evl)
     if cfg.realism_score:
         scores = stylegan_realism.realism_scores(ref, evl, cfg.num_gpus, cfg.dtype, cfg.progress)
         count = min(cfg.show_n_images, len(scores))

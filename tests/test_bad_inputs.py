@@ -300,3 +300,35 @@ def test_a_save_path_that_is_a_file_is_refused_before_the_demo(tmp_path):
     result = cli('--save_path', str(target), cwd=tmp_path)
     assert result.returncode == 2 and 'cannot be written' in result.stderr and 'Traceback' not in result.stderr
     assert 'Precision' not in result.stdout  # nothing was computed
+
+
+def test_saved_feature_sets_are_read_by_role_and_ambiguous_files_refused(tmp_path):
+    rs = np.random.RandomState(5)
+    real, fake = rs.randn(40, 8), rs.randn(40, 8) + 0.5
+    out = tmp_path / 'out'
+    first = cli('--real_features', features(tmp_path, 'r.npy', real), '--fake_features',
+                features(tmp_path, 'f.npy', fake), '--save_path', str(out), '--quiet', '--save_features', cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    saved = str(out / 'features' / 'evaluation.npz')
+    with np.load(saved) as data:
+        assert sorted(data.files) == ['fake_features', 'real_features']
+        np.testing.assert_array_equal(data['real_features'], real.astype(np.float32))
+    # The same file as both inputs: each role gets its own array, so the numbers are the first run's.
+    again = cli('--real_features', saved, '--fake_features', saved, '--save_path', str(tmp_path / 'o2'), '--quiet',
+                cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((tmp_path / 'o2' / 'results.json').read_text())['evaluation']['precision'] == \
+        json.loads((out / 'results.json').read_text())['evaluation']['precision']
+    # A file of several arrays without roles (e.g. the pre-role format) is refused unless the key is named.
+    old = str(tmp_path / 'old.npz')
+    np.savez(old, features=fake, ref_features=real)
+    refused = cli('--real_features', old, '--fake_features', old, '--save_path', str(tmp_path / 'o3'), cwd=tmp_path)
+    assert refused.returncode == 2 and 'holds several arrays' in refused.stderr and ':KEY' in refused.stderr
+    named = cli('--real_features', old + ':ref_features', '--fake_features', old + ':features', '--save_path',
+                str(tmp_path / 'o4'), '--quiet', cwd=tmp_path)
+    assert named.returncode == 0, named.stderr[-2000:]
+    garbage = tmp_path / 'garbage.npy'
+    garbage.write_text('hello, not numpy')
+    bad = cli('--real_features', str(garbage), '--fake_features', old + ':features', '--save_path',
+              str(tmp_path / 'o5'), cwd=tmp_path)
+    assert bad.returncode == 2 and 'not a NumPy feature file' in bad.stderr and str(garbage) in bad.stderr

@@ -86,7 +86,7 @@ def test_truncation_sweep_and_realism_end_to_end(assets, tmp_path):
     reals = assets['images']
     for row, line in zip(sweep, table):
         saved = np.load(str(out / 'features' / ('truncation_%0.2f.npz' % row['truncation_psi'])))
-        ref, evl = saved['ref_features'], saved['features']
+        ref, evl = saved['real_features'], saved['fake_features']
         window = reals[(row['real_window_start'] + np.arange(24)) % NUM_REAL]
         np.testing.assert_allclose(ref, vgg_features(assets, window), rtol=1e-4, atol=1e-4)
         state = precision_recall.knn_precision_recall_features(ref, evl, verbose=False)
@@ -125,12 +125,12 @@ def test_folders_and_feature_files(assets, tmp_path):
     summary = json.loads((out / 'results.json').read_text())['evaluation']
     assert summary['num_real'] == NUM_REAL and summary['num_fake'] == 12
     saved = np.load(str(out / 'features' / 'evaluation.npz'))
-    state = precision_recall.knn_precision_recall_features(saved['ref_features'], saved['features'], verbose=False)
+    state = precision_recall.knn_precision_recall_features(saved['real_features'], saved['fake_features'], verbose=False)
     assert summary['precision'] == state['precision'].tolist() and summary['recall'] == state['recall'].tolist()
     assert len([n for n in os.listdir(str(out / 'realism')) if n.startswith('high_realism_')]) == 3
     # The same numbers from feature files.
-    np.savez(str(tmp_path / 'real.npz'), features=saved['ref_features'])
-    np.save(str(tmp_path / 'fake.npy'), saved['features'])
+    np.savez(str(tmp_path / 'real.npz'), features=saved['real_features'])
+    np.save(str(tmp_path / 'fake.npy'), saved['fake_features'])
     result = run_metric('--real_features', str(tmp_path / 'real.npz'), '--fake_features', str(tmp_path / 'fake.npy'),
                         '--save_path', str(tmp_path / 'out2'), '--quiet', '--bootstrap', '200', '--prdc', '3',
                         cwd=tmp_path)
@@ -139,8 +139,8 @@ def test_folders_and_feature_files(assets, tmp_path):
     assert summary2['precision'] == summary['precision'] and summary2['recall'] == summary['recall']
     from metrics.emergent_asymmetry import compute_symmetric_precision_recall
     from metrics.prdc import compute_prdc
-    assert summary2['extras']['prdc'] == compute_prdc(saved['ref_features'], saved['features'], nearest_k=3)
-    symmetric = compute_symmetric_precision_recall(saved['ref_features'], saved['features'], k=3)
+    assert summary2['extras']['prdc'] == compute_prdc(saved['real_features'], saved['fake_features'], nearest_k=3)
+    symmetric = compute_symmetric_precision_recall(saved['real_features'], saved['fake_features'], k=3)
     assert summary2['extras']['symmetric'] == symmetric
     ci = summary2['bootstrap']['precision']
     assert ci['value'] == summary['precision'][0] and ci['low'] <= ci['value'] <= ci['high']
@@ -219,7 +219,7 @@ def test_more_images_than_the_dataset_wraps_like_the_official_stream(assets, tmp
                         '--save_features', *common(assets, tmp_path / 'out'), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'the stream wraps around' in result.stdout
-    ref = np.load(str(tmp_path / 'out' / 'features' / 'truncation_1.00.npz'))['ref_features']
+    ref = np.load(str(tmp_path / 'out' / 'features' / 'truncation_1.00.npz'))['real_features']
     np.testing.assert_array_equal(ref[40:], ref[:10])
 
 
@@ -239,7 +239,7 @@ def test_torchscript_feature_network_and_trusted_pickle_code_end_to_end(assets, 
     assert record['load_path'] == 'TorchScript weights' and record['source'] == pt
     saved = np.load(str(out / 'features' / 'evaluation.npz'))
     expected = loading.load_network_file(pt).run(assets['images'][:30], minibatch_size=8)
-    np.testing.assert_allclose(saved['ref_features'], expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(saved['real_features'], expected, rtol=1e-5, atol=1e-5)
     # The same evaluation through the pickle's own code gives the numbers of the safe rebuild.
     runs = {}
     for flag in ([], ['--trust_pickle_code']):
