@@ -101,19 +101,31 @@ def read_port_results(path):
         if not arrays:
             raise ValueError('%s holds no precision_pred or recall_pred array' % path)
         for key, value in arrays.items():
+            if value.dtype != bool and not np.issubdtype(value.dtype, np.integer):
+                raise ValueError('%s: %s must hold 0/1 decisions as integers or booleans, got dtype %s'
+                                 % (path, key, value.dtype))
             if value.ndim == 1:
                 arrays[key] = value[:, None]
             if arrays[key].ndim != 2 or not np.isin(arrays[key], (0, 1)).all():
                 raise ValueError('%s: %s must be 0/1 decisions [samples] or [samples, K]' % (path, key))
             arrays[key] = arrays[key].astype(bool)
         return {'kind': 'per-sample', 'path': path, **arrays}
-    with open(path) as f:
-        data = json.load(f)
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError('%s is not valid JSON (%s); expected {"precision": p, "recall": r}' % (path, e)) from e
     if not isinstance(data, dict) or not {'precision', 'recall'} <= set(data):
         raise ValueError('%s: expected JSON with "precision" and "recall"' % path)
-    values = {k: np.atleast_1d(np.asarray(data[k], np.float64)) for k in ('precision', 'recall')}
+    try:
+        values = {k: np.atleast_1d(np.asarray(data[k], np.float64)) for k in ('precision', 'recall')}
+    except (TypeError, ValueError) as e:
+        raise ValueError('%s: precision and recall must be numbers or lists of numbers' % path) from e
     if any(v.ndim != 1 or not np.isfinite(v).all() for v in values.values()):
         raise ValueError('%s: precision and recall must be numbers or lists of numbers' % path)
+    outside = {k: v.tolist() for k, v in values.items() if ((v < 0) | (v > 1)).any()}
+    if outside:
+        raise ValueError('%s: precision and recall are fractions in [0, 1], got %s' % (path, outside))
     return {'kind': 'numbers', 'path': path, **values}
 
 

@@ -98,7 +98,26 @@ def check_statistics(mu, sigma, what='statistics'):
             raise ValueError('%s: %s must hold real numbers, got dtype %s' % (what, name, value.dtype))
         if not np.isfinite(value).all():
             raise ValueError('%s: %s contains NaN or inf' % (what, name))
-    return mu.astype(np.float64), sigma.astype(np.float64)
+    mu, sigma = mu.astype(np.float64), sigma.astype(np.float64)
+    check_covariance(sigma, what)
+    return mu, sigma
+
+
+def check_covariance(sigma, what='statistics', rel_tol=1e-6):
+    """A covariance is symmetric and positive semi-definite up to rounding; ValueError naming `what` otherwise.
+
+    rel_tol is relative to the largest |entry| (symmetry) and the largest eigenvalue (negative eigenvalues):
+    np.cov of float32 or float64 activations stays many orders of magnitude inside it.
+    """
+    scale = np.abs(sigma).max()
+    asymmetry = np.abs(sigma - sigma.T).max()
+    if asymmetry > rel_tol * scale:
+        raise ValueError('%s: sigma is not symmetric (max |sigma - sigma^T| = %.3g, %.3g of its largest entry); not a '
+                         'covariance matrix' % (what, asymmetry, asymmetry / scale))
+    eigenvalues = np.linalg.eigvalsh(sigma)
+    if eigenvalues[0] < -rel_tol * max(eigenvalues[-1], 0.0):
+        raise ValueError('%s: sigma has a negative eigenvalue %.3g (largest %.3g); not a covariance matrix'
+                         % (what, eigenvalues[0], eigenvalues[-1]))
 
 
 def save_statistics(path, mu, sigma):

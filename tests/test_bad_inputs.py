@@ -332,3 +332,40 @@ def test_saved_feature_sets_are_read_by_role_and_ambiguous_files_refused(tmp_pat
     bad = cli('--real_features', str(garbage), '--fake_features', old + ':features', '--save_path',
               str(tmp_path / 'o5'), cwd=tmp_path)
     assert bad.returncode == 2 and 'not a NumPy feature file' in bad.stderr and str(garbage) in bad.stderr
+
+
+def test_port_results_outside_the_unit_interval_or_malformed_are_named_errors(tmp_path):
+    from metrics.conventions import read_port_results
+    cases = [('{"precision": 1.7, "recall": -0.2}', r'fractions in \[0, 1\]'),
+             ('{"precision": 0.5, "recall": ', 'not valid JSON'),
+             ('{"precision": "high", "recall": 0.2}', 'numbers or lists of numbers')]
+    for i, (text, message) in enumerate(cases):
+        path = tmp_path / ('port%d.json' % i)
+        path.write_text(text)
+        with pytest.raises(ValueError, match=message) as info:
+            read_port_results(str(path))
+        assert str(path) in str(info.value)
+    npz = str(tmp_path / 'port.npz')
+    np.savez(npz, precision_pred=np.array([0.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match='integers or booleans, got dtype float64'):
+        read_port_results(npz)
+    ok = tmp_path / 'ok.json'
+    ok.write_text('{"precision": [0.5], "recall": 0.25}')
+    assert read_port_results(str(ok))['recall'].tolist() == [0.25]
+
+
+def test_fid_refuses_statistics_that_are_not_a_covariance(tmp_path):
+    from metrics import fid_official_tf as fid
+    rs = np.random.RandomState(0)
+    x = rs.randn(50, 6)
+    mu, sigma = x.mean(0), np.cov(x, rowvar=False)
+    fid.save_statistics(str(tmp_path / 'good.npz'), mu, sigma)
+    for name, bad, message in [('asym.npz', sigma + np.triu(np.ones_like(sigma), 1) * 0.3, 'not symmetric'),
+                               ('neg.npz', sigma - 5 * np.eye(6), 'negative eigenvalue')]:
+        np.savez(str(tmp_path / name), mu=mu, sigma=bad)
+        result = subprocess.run([sys.executable, os.path.join(REPO, 'metrics', 'fid_official_tf.py'),
+                                 str(tmp_path / name), str(tmp_path / 'good.npz')], capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 2 and message in result.stderr and name in result.stderr, result.stderr[-500:]
+        assert 'FID:' not in result.stdout
+    assert fid.calculate_frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0, abs=1e-9)
