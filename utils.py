@@ -214,13 +214,14 @@ def open_network(sources, cache_dir=DEFAULT_CACHE_DIR, verbose=True, num_attempt
     from dnnlib import util
     if isinstance(sources, str):
         sources = [NetworkSource(sources, 'given on the command line')]
-    failures = []
+    failures, errors = [], []
     for source in sources:
         try:
             f = util.open_url(source.url, cache_dir=cache_dir, verbose=verbose, expected_sha256=source.sha256,
                               expected_size=source.size, validate=_check_network_file, num_attempts=num_attempts)
         except util.DownloadError as e:
             failures.append('%s: %s' % (source.url, e))
+            errors.append(e)
             if len(sources) > 1:
                 print('Could not get %s (%s)%s' % (source.url, e, '; trying the next source' if
                                                    source is not sources[-1] else ''))
@@ -228,7 +229,12 @@ def open_network(sources, cache_dir=DEFAULT_CACHE_DIR, verbose=True, num_attempt
         if len(sources) > 1 or util.is_url(source.url):
             print('Network source: %s [%s]' % (source.url, source.where))
         return f, source
-    raise util.DownloadError('no source could deliver the file:\n  ' + '\n  '.join(failures))
+    remedy = ''
+    if any(isinstance(e, util.HostUnreachable) for e in errors):
+        remedy = ('\nNo network? Download the file elsewhere and pass its path (--network FILE, --feature_network FILE; '
+                  'NVIDIA\'s vgg16.pt works as the feature network).')
+    raise util.DownloadError('no source could deliver the file (tried %d):\n  %s%s'
+                             % (len(failures), '\n  '.join(failures), remedy))
 
 
 def load_network(sources, kind, cache_dir=DEFAULT_CACHE_DIR, trust_code=False, verbose=True):

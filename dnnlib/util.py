@@ -50,6 +50,29 @@ class DownloadRefused(DownloadError):
     """The server answered with a page instead of the file (e.g. Google Drive's quota page): retrying won't help."""
 
 
+class HostUnreachable(DownloadRefused):
+    """No connection could be made (the name does not resolve, the connection is refused, no route): offline or
+    a wrong host; retrying won't help, the next source is tried at once."""
+
+
+def _unreachable(error):
+    """True when a requests error is a failure to connect at all (DNS, refused, no route), not a transient one."""
+    import urllib3.exceptions
+    seen = set()
+    stack = [error]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError)) or \
+                type(e).__name__ == 'gaierror':
+            return True
+        stack += [getattr(e, 'reason', None), e.__cause__, e.__context__] + [a for a in e.args
+                                                                            if isinstance(a, BaseException)]
+    return False
+
+
 def is_url(obj):
     """True for http(s)/file URL strings."""
     if not isinstance(obj, str) or '://' not in obj:
@@ -161,6 +184,14 @@ def _download(url, folder, num_attempts, verbose, expected_sha256, expected_size
                 last_error = follow
             except DownloadRefused:
                 raise
+            except requests.ConnectionError as e:
+                if _unreachable(e):
+                    raise HostUnreachable('cannot connect to %s (%s)' % (urllib.parse.urlparse(url).netloc,
+                                                                         _short_reason(e))) from e
+                last_error = e
+                if verbose:
+                    print('Download attempt %d/%d of %s failed: %s' % (attempt + 1, num_attempts, url, e))
+                time.sleep(min(0.2 * (attempt + 1), 2.0))
             except (requests.RequestException, DownloadError, OSError) as e:
                 last_error = e
                 if verbose:
@@ -170,6 +201,14 @@ def _download(url, folder, num_attempts, verbose, expected_sha256, expected_size
                 if not complete and os.path.exists(tmp):
                     os.remove(tmp)
     raise DownloadError('could not download %s after %d attempts: %s' % (url, num_attempts, last_error))
+
+
+def _short_reason(error):
+    """The innermost reason of a connection error in a few words (e.g. 'Name or service not known')."""
+    text = str(error)
+    match = re.search(r"(\[Errno -?\d+\] [^'\)\]]+|Name or service not known|Temporary failure in name resolution|"
+                      r"Connection refused|Network is unreachable|No route to host)", text)
+    return match.group(1) if match else text[:120]
 
 
 class _FollowLink(Exception):

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from datasets.batching import equal_shape_batches
 from dnnlib import util
 
-INCEPTION_URL = 'http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz'
+INCEPTION_URL = 'https://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz'
 GRAPH_MEMBER = 'classify_image_graph_def.pb'
 DEFAULT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '_cache', 'inception')
 # (= utils.DEFAULT_CACHE_DIR/inception; computed here so that the IS/FID scripts need not import utils first)
@@ -52,7 +52,12 @@ def graph_path(model_dir=DEFAULT_DIR, url=INCEPTION_URL):
     if os.path.isfile(path):
         return path
     os.makedirs(model_dir, exist_ok=True)
-    with util.open_url(url, cache_dir=model_dir) as f, tarfile.open(fileobj=f, mode='r:gz') as archive:
+    try:
+        opened = util.open_url(url, cache_dir=model_dir)
+    except util.HostUnreachable as e:
+        raise util.DownloadError('%s\nNo network? Download %s elsewhere, extract %s and pass it with -i PATH.'
+                                 % (e, url, GRAPH_MEMBER)) from e
+    with opened as f, tarfile.open(fileobj=f, mode='r:gz') as archive:
         member = next((m for m in archive.getmembers() if os.path.basename(m.name) == GRAPH_MEMBER), None)
         if member is None or not member.isfile():
             raise InceptionGraphError('%s has no %s' % (url, GRAPH_MEMBER))

@@ -127,3 +127,22 @@ def test_official_sources_are_listed_in_order():
     assert utils.VGG16_SOURCES[0].url == utils.VGG16_URL and 'drive.google.com' in utils.VGG16_URL
     assert utils.VGG16_SOURCES[-1].url.endswith('/vgg16.pt') and len(utils.VGG16_SOURCES[-1].sha256) == 64
     assert all(s.where for s in utils.VGG16_SOURCES + utils.STYLEGAN_FFHQ_SOURCES)
+
+
+def test_unreachable_hosts_fail_over_at_once_and_name_the_offline_remedy(tmp_path):
+    """A name that does not resolve or a refused connection is not retried: one error lists every source."""
+    import time
+    import utils
+    from dnnlib import util
+    sources = [utils.NetworkSource('http://no-such-host.invalid/vgg16.pkl', 'a host that does not resolve'),
+               utils.NetworkSource('http://127.0.0.1:9/vgg16.pkl', 'a refused connection (discard port)')]
+    start = time.time()
+    with pytest.raises(util.DownloadError) as info:
+        utils.open_network(sources, cache_dir=str(tmp_path), verbose=False)
+    assert time.time() - start < 10  # no retries (10 attempts each took ~50 s before)
+    message = str(info.value)
+    assert 'tried 2' in message and 'no-such-host.invalid' in message and '127.0.0.1:9' in message
+    assert '--feature_network FILE' in message and 'cannot connect' in message
+    from metrics import inception_graph
+    with pytest.raises(util.DownloadError, match='-i PATH'):
+        inception_graph.graph_path(str(tmp_path / 'inception'), url='http://127.0.0.1:9/inception.tgz')
