@@ -70,7 +70,8 @@ def parse_args(argv):
                    help='distance precision: float32 (current official) or float16 (official before 2021-10)')
     g = p.add_argument_group('beyond the official metric')
     g.add_argument('--bootstrap', type=int, default=0, metavar='N',
-                   help='95%% bootstrap intervals from N resamples (evaluated samples resampled, spheres fixed)')
+                   help='95%% bootstrap intervals from N resamples for every k of --nhood_sizes (evaluated samples '
+                        'resampled, spheres fixed)')
     g.add_argument('--prdc', type=int, default=0, metavar='K',
                    help='also density/coverage (Naeem et al.) and symmetric precision/recall (Khayatkhoei & '
                         'AbdAlmageed) at k=K with their strict < rule (their default K is 5)')
@@ -305,7 +306,8 @@ def run_experiments(args):
             rows, details = run_truncation_sweep(cfg, stream, Gs, feature_net(),
                                                  save_features=keep if args.save_features else None)
             utils.save_truncation_txt(os.path.join(args.save_path, 'stylegan_truncation.txt'), rows)
-            intervals = [d['bootstrap'] for d in details] if cfg.bootstrap else None
+            # The table and plot show the first k (as the official text file); results.json has every k.
+            intervals = [d['bootstrap']['k=%d' % cfg.nhood_sizes[0]] for d in details] if cfg.bootstrap else None
             reporting.save_truncation_plot(os.path.join(args.save_path, 'truncation_sweep.png'), rows, intervals)
             results['truncation_sweep'] = details
             official_setting = (args.data_dir and not args.network and not args.feature_network

@@ -5,10 +5,21 @@ from metrics.manifold_stats import manifold_statistics
 from metrics.prdc import prdc_from_statistics
 
 
-def official_bootstrap(details, num_resamples, seed=0):
-    """Intervals of the official precision and recall (first k) from knn_precision_recall_details output."""
+def official_bootstrap(details, num_resamples, nhood_sizes, seed=0):
+    """Intervals of the official precision and recall for every k -> {'k=<k>': {'precision': ..., 'recall': ...}}.
+
+    details: knn_precision_recall_details output for nhood_sizes (per-sample decisions [samples, K]).
+    """
     stats = {'fake_in_real': details['precision_pred'], 'real_in_fake': details['recall_pred']}
-    return bootstrap_intervals(stats, num_resamples, seed=seed, metrics=['precision', 'recall'])
+    return {'k=%d' % k: bootstrap_intervals(stats, num_resamples, seed=seed, k_index=i, metrics=['precision', 'recall'])
+            for i, k in enumerate(nhood_sizes)}
+
+
+def describe_bootstrap(intervals):
+    """Printable lines, one per k and metric, for official_bootstrap output."""
+    return ['%s  %s %.3f, %d%% interval [%.3f, %.3f]' % (k, name, ci['value'], round(100 * ci['confidence']),
+                                                       ci['low'], ci['high'])
+            for k, per_metric in intervals.items() for name, ci in per_metric.items()]
 
 
 def manifold_extras(ref, evl, k, num_resamples=0, num_gpus=1, progress=True, seed=0):

@@ -47,10 +47,8 @@ def evaluate_fake_set(cfg, reals, feature_net):
         from experiments.conventions_report import run_conventions_report
         out['conventions'] = run_conventions_report(cfg, ref, evl)
     if cfg.bootstrap:
-        out['bootstrap'] = extra_metrics.official_bootstrap(state, cfg.bootstrap)
-        for name, ci in out['bootstrap'].items():
-            print('%s %.3f, %d%% interval [%.3f, %.3f]' % (name, ci['value'], round(100 * ci['confidence']),
-                                                         ci['low'], ci['high']))
+        out['bootstrap'] = extra_metrics.official_bootstrap(state, cfg.bootstrap, cfg.nhood_sizes)
+        print('\n'.join(extra_metrics.describe_bootstrap(out['bootstrap'])))
     if cfg.extra_k:
         out['extras'] = extra_metrics.manifold_extras(ref, evl, cfg.extra_k, cfg.bootstrap, cfg.num_gpus,
                                                       cfg.progress)

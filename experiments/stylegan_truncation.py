@@ -33,7 +33,8 @@ def run_truncation_sweep(config, real_stream, Gs, feature_net, save_features=Non
                'nhood_sizes': list(config.nhood_sizes), 'real_window_start': int(real_start),
                'num_images': config.num_images}
         if config.bootstrap:
-            row['bootstrap'] = extra_metrics.official_bootstrap(state, config.bootstrap)
+            row['bootstrap'] = extra_metrics.official_bootstrap(state, config.bootstrap, config.nhood_sizes)
+            print('\n'.join(extra_metrics.describe_bootstrap(row['bootstrap'])))
         if config.extra_k:
             row['extras'] = extra_metrics.manifold_extras(ref_features, eval_features, config.extra_k,
                                                           config.bootstrap, config.num_gpus, config.progress)

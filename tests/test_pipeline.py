@@ -133,17 +133,23 @@ def test_folders_and_feature_files(assets, tmp_path):
     np.save(str(tmp_path / 'fake.npy'), saved['fake_features'])
     result = run_metric('--real_features', str(tmp_path / 'real.npz'), '--fake_features', str(tmp_path / 'fake.npy'),
                         '--save_path', str(tmp_path / 'out2'), '--quiet', '--bootstrap', '200', '--prdc', '3',
-                        cwd=tmp_path)
+                        '--nhood_sizes', '3', '5', cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     summary2 = json.loads((tmp_path / 'out2' / 'results.json').read_text())['evaluation']
-    assert summary2['precision'] == summary['precision'] and summary2['recall'] == summary['recall']
+    assert summary2['precision'][0] == summary['precision'][0] and summary2['recall'][0] == summary['recall'][0]
     from metrics.emergent_asymmetry import compute_symmetric_precision_recall
     from metrics.prdc import compute_prdc
     assert summary2['extras']['prdc'] == compute_prdc(saved['real_features'], saved['fake_features'], nearest_k=3)
     symmetric = compute_symmetric_precision_recall(saved['real_features'], saved['fake_features'], k=3)
     assert summary2['extras']['symmetric'] == symmetric
-    ci = summary2['bootstrap']['precision']
-    assert ci['value'] == summary['precision'][0] and ci['low'] <= ci['value'] <= ci['high']
+    state5 = precision_recall.knn_precision_recall_features(saved['real_features'], saved['fake_features'], [3, 5],
+                                                            verbose=False)
+    assert sorted(summary2['bootstrap']) == ['k=3', 'k=5']  # intervals for every k, labelled
+    for i, label in enumerate(['k=3', 'k=5']):
+        for name in ('precision', 'recall'):
+            ci = summary2['bootstrap'][label][name]
+            assert ci['value'] == pytest.approx(state5[name][i]) and ci['low'] <= ci['value'] <= ci['high']
+        assert '%s  precision' % label in result.stdout
     assert set(summary2['extras']['bootstrap']) >= {'precision', 'recall', 'density', 'coverage'}
 
 
