@@ -122,7 +122,9 @@ def knn_precision_recall_details(ref_features, eval_features, nhood_sizes=[3], r
     check_distance_range([ref_features, eval_features], dtype)
 
     if verbose:
-        print('Evaluating k-NN precision and recall with %i samples...' % ref_features.shape[0])
+        counts = ('%i' % ref_features.shape[0] if ref_features.shape[0] == eval_features.shape[0] else
+                  '%i real and %i generated' % (ref_features.shape[0], eval_features.shape[0]))
+        print('Evaluating k-NN precision and recall with %s samples...' % counts)
     start = time.time()
     ref = PreparedFeatures(block, ref_features)
     evl = PreparedFeatures(block, eval_features)

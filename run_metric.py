@@ -136,6 +136,9 @@ def check_args(args):
         raise ValueError('--port_results is read by --conventions; add --conventions')
     if args.port_results and not os.path.isfile(args.port_results):
         raise FileNotFoundError('--port_results %s does not exist' % args.port_results)
+    if args.port_results:
+        from metrics.conventions import read_port_results
+        read_port_results(args.port_results)  # a bad file is an error before any work
     if args.ms_ssim and not args.fake_dir:
         raise ValueError('--ms_ssim needs --fake_dir (generated images)')
     if args.show_n_images > args.num_gen_images:
@@ -164,22 +167,12 @@ def check_demo_args(args):
 
 def check_output_folders(args):
     """Refuse, before any work, output or cache folders that cannot be written."""
+    import utils
     folders = [('--save_path', args.save_path)]
     if not (args.real_features and args.fake_features):  # images or networks: features cache, downloads
         folders.append(('--cache_dir', args.cache_dir))
     for flag, folder in folders:
-        check_writable_folder(folder, flag)
-
-
-def check_writable_folder(folder, flag):
-    """Create `folder` if needed and prove a file can be written in it; ValueError naming the flag otherwise."""
-    import tempfile
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as e:
-        raise ValueError('%s %s cannot be written: %s' % (flag, folder, e.strerror or e)) from e
+        utils.check_writable_folder(folder, flag)
 
 
 MANIFEST = '.run_metric_outputs.json'  # what the last successful run wrote into --save_path
@@ -358,7 +351,7 @@ def run(args):
         from experiments import feature_space_demo
         try:
             check_demo_args(args)
-            check_writable_folder(args.save_path, '--save_path')
+            utils.check_writable_folder(args.save_path, '--save_path')
         except ValueError as e:
             print('error: %s' % e, file=sys.stderr)
             return 2

@@ -129,6 +129,16 @@ def atomic_output(path, mode='w'):
         raise
 
 
+def check_writable_folder(folder, flag):
+    """Create `folder` if needed and prove a file can be written in it; ValueError naming the flag otherwise."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise ValueError('%s %s cannot be written: %s' % (flag, folder, e.strerror or e)) from e
+
+
 def current_umask():
     """The process umask (read by setting and restoring it)."""
     mask = os.umask(0)

@@ -40,7 +40,8 @@ class ImageFolder:
 
     def __init__(self, folder, verbose=True):
         if not os.path.isdir(folder):
-            raise DatasetError('image folder %s does not exist' % folder)
+            raise DatasetError('image folder %s %s' % (folder, 'is a file, not a folder' if os.path.exists(folder)
+                                                        else 'does not exist'))
         files = []
         for root, _, names in os.walk(folder):
             files += [os.path.relpath(os.path.join(root, n), folder) for n in names
@@ -62,6 +63,18 @@ class ImageFolder:
         self._noted_16bit = False
         if verbose:
             print('Image folder: %s, %d images' % (folder, self.num_images))
+
+    def sizes(self):
+        """{(width, height): [file names]} read from the image headers (no pixels decoded)."""
+        out = {}
+        for name in self.files:
+            path = os.path.join(self.folder, name)
+            try:
+                with PIL.Image.open(path) as image:
+                    out.setdefault(image.size, []).append(name)
+            except (OSError, SyntaxError, ValueError) as e:
+                raise DatasetError('cannot read image %s: %s' % (path, e)) from e
+        return out
 
     def load(self, index):
         """uint8 [3, H, W] RGB image number `index`."""

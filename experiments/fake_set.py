@@ -11,6 +11,23 @@ from experiments import extra_metrics, stylegan_realism
 from experiments.real_features import CachedImageFeatures
 
 
+def check_counts(num_real, num_fake, cfg):
+    """Each set needs more samples than the largest k (the k-th nearest *other* sample must exist)."""
+    for flag, k in [('--nhood_sizes', max(cfg.nhood_sizes))] + ([('--prdc', cfg.extra_k)] if cfg.extra_k else []):
+        if min(num_real, num_fake) <= k:
+            raise ValueError('%s %d needs more than %d samples in each set; there are %d real and %d generated'
+                             % (flag, k, k, num_real, num_fake))
+
+
+def check_same_size(images):
+    """MS-SSIM compares image pairs pixel for pixel: every image must have one size (named otherwise)."""
+    sizes = images.sizes()
+    if len(sizes) > 1:
+        listing = '; '.join('%dx%d: %d images (e.g. %s)' % (w, h, len(names), names[0])
+                            for (w, h), names in sorted(sizes.items(), key=lambda item: -len(item[1])))
+        raise ValueError('--ms_ssim needs images of one size; %s holds %s' % (images.folder, listing))
+
+
 def evaluate_fake_set(cfg, reals, feature_net):
     """Evaluate cfg.fake_dir (images) or cfg.fake_features (array file) against `reals`.
 
@@ -26,16 +43,24 @@ def evaluate_fake_set(cfg, reals, feature_net):
         raise ValueError('--num_images %d is larger than the %d real samples; the reals would repeat, which '
                          'collapses k-NN radii (use --num_images %d or fewer)'
                          % (num_real, reals.num_images, reals.num_images))
-    ref = reals.window(0, num_real)
+    # Everything knowable before the features are computed is checked first.
     if cfg.fake_features:
         fakes, evl = None, load_features(cfg.fake_features, 'fake')
+        num_fake = len(evl)
     else:
         fakes = ImageFolder(cfg.fake_dir)
-        store = CachedImageFeatures(fakes, feature_net(), cfg.minibatch_size, cfg.num_gpus, cfg.feature_cache_dir,
-                                    cfg.progress)
-        evl = store.window(0, fakes.num_images)
+        num_fake = fakes.num_images
+        if cfg.ms_ssim:
+            check_same_size(fakes)
     if cfg.num_images:
-        evl = evl[:cfg.num_images]
+        num_fake = min(num_fake, cfg.num_images)
+    check_counts(num_real, num_fake, cfg)
+    ref = reals.window(0, num_real)
+    if fakes is not None:
+        store = CachedImageFeatures(fakes, feature_net(), cfg.minibatch_size, cfg.num_gpus, cfg.feature_cache_dir,
+                                    cfg.progress, desc='generated features')
+        evl = store.window(0, fakes.num_images)
+    evl = evl[:num_fake]
     state = precision_recall.knn_precision_recall_details(ref, evl, nhood_sizes=cfg.nhood_sizes,
                                                           num_gpus=cfg.num_gpus, dtype=cfg.dtype,
                                                           progress=cfg.progress)

@@ -35,13 +35,15 @@ class CachedImageFeatures:
     Attributes: key_parts (what the cache key covers), cache_path (None without a cache), features.
     """
 
-    def __init__(self, source, feature_net, minibatch_size=8, num_gpus=1, cache_dir=None, progress=True):
+    def __init__(self, source, feature_net, minibatch_size=8, num_gpus=1, cache_dir=None, progress=True,
+                 desc='real features'):
         self.source = source
         self.num_images = source.num_images
         self.feature_net = feature_net
         self.minibatch_size = minibatch_size
         self.num_gpus = num_gpus
         self.progress = progress
+        self.desc = desc  # progress bar label
         self.identity = source.identity
         self.key_parts = feature_cache.feature_cache_parts(source, feature_net, minibatch_size)
         self.cache_path = (os.path.join(cache_dir, feature_cache.feature_cache_name(
@@ -75,7 +77,7 @@ class CachedImageFeatures:
         if count <= have:
             return
         new = features_of_images(self.feature_net, self.source.iterate(have), count - have, self.minibatch_size,
-                                 self.num_gpus, self.progress, desc='real features')
+                                 self.num_gpus, self.progress, desc=self.desc)
         self.features = np.concatenate([self.features, new], axis=0)
         if self.cache_path:
             save_features(self.cache_path, self.features, key_parts=np.array(json.dumps(self.key_parts)))

@@ -194,6 +194,16 @@ def main(argv=None):
     def body():
         if args.kid and any(p.endswith('.npz') for p in args.path):
             raise ValueError('KID needs the activations: give two image folders')
+        if args.kid:  # known before any Inception pass: the subsets must fit in both sets
+            from metrics.image_inputs import folder_images
+            for path in args.path:
+                count = folder_images(path, verbose=False)[1]
+                usable = count if args.keep_remainder else count - count % args.batch_size
+                if usable < args.kid_subset_size:
+                    raise ValueError('--kid_subset_size %d is larger than the %d images of %s used (%d found%s); '
+                                     'use a smaller --kid_subset_size' % (
+                                         args.kid_subset_size, usable, path, count,
+                                         '' if args.keep_remainder else ', the last N mod --batch_size dropped'))
         stats = [statistics_of_path(p, inception, args.batch_size, args.keep_remainder, not args.quiet,
                                     want_activations=args.kid) for p in args.path]
         fid = calculate_frechet_distance(stats[0][0], stats[0][1], stats[1][0], stats[1][1])

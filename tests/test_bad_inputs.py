@@ -118,7 +118,7 @@ def test_read_only_save_path_is_refused(tmp_path):
     folder.mkdir()
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
     with pytest.raises(ValueError, match='cannot be written'):
-        run_metric.check_writable_folder(str(folder), '--save_path')
+        utils.check_writable_folder(str(folder), '--save_path')
 
 
 def test_images_above_the_decompression_bomb_limit_are_named(tmp_path, monkeypatch):
@@ -369,3 +369,55 @@ def test_fid_refuses_statistics_that_are_not_a_covariance(tmp_path):
         assert result.returncode == 2 and message in result.stderr and name in result.stderr, result.stderr[-500:]
         assert 'FID:' not in result.stdout
     assert fid.calculate_frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0, abs=1e-9)
+
+
+def test_checks_known_before_the_work_come_before_it(tmp_path):
+    """Each of these is refused before any feature is computed or any network is loaded (none exists here)."""
+    rs = np.random.RandomState(6)
+    real = features(tmp_path, 'r.npy', rs.randn(30, 8))
+    few = features(tmp_path, 'few.npy', rs.randn(3, 8))
+    result = cli('--real_features', real, '--fake_features', few, '--save_path', str(tmp_path / 'o'), cwd=tmp_path)
+    assert result.returncode == 2 and '--nhood_sizes 3 needs more than 3 samples' in result.stderr
+    assert 'there are 30 real and 3 generated' in result.stderr and 'Evaluating' not in result.stdout
+    result = cli('--real_features', real, '--fake_features', features(tmp_path, 'f.npy', rs.randn(20, 8)),
+                 '--prdc', '25', '--save_path', str(tmp_path / 'o'), cwd=tmp_path)
+    assert result.returncode == 2 and '--prdc 25 needs more than 25 samples' in result.stderr
+    assert 'Evaluating' not in result.stdout
+    bad_port = tmp_path / 'port.json'
+    bad_port.write_text('{"precision": 2, "recall": 0.1}')
+    result = cli('--real_features', real, '--fake_features', real, '--conventions', '--port_results', str(bad_port),
+                 '--save_path', str(tmp_path / 'o'), cwd=tmp_path)
+    assert result.returncode == 2 and str(bad_port) in result.stderr and 'Evaluating' not in result.stdout
+    # A fake folder of mixed sizes with --ms_ssim: named before any network is needed (the default one would be
+    # downloaded here, and cannot be).
+    fakes = tmp_path / 'fakes'
+    fakes.mkdir()
+    for i, size in enumerate([(16, 16), (16, 16), (20, 12)]):
+        PIL.Image.fromarray(np.zeros(size[::-1] + (3,), np.uint8)).save(str(fakes / ('%d.png' % i)))
+    result = cli('--real_features', real, '--fake_dir', str(fakes), '--ms_ssim', '--save_path', str(tmp_path / 'o'),
+                 '--cache_dir', str(tmp_path / 'cache'), cwd=tmp_path)
+    assert result.returncode == 2 and 'needs images of one size' in result.stderr
+    assert '16x16: 2 images' in result.stderr and '20x12: 1 images (e.g. 2.png)' in result.stderr
+    as_file = tmp_path / 'not_a_folder.png'
+    as_file.write_bytes(b'x')
+    result = cli('--real_features', real, '--fake_dir', str(as_file), '--save_path', str(tmp_path / 'o'),
+                 '--cache_dir', str(tmp_path / 'cache'), cwd=tmp_path)
+    assert result.returncode == 2 and 'is a file, not a folder' in result.stderr
+
+
+def test_fid_tools_check_kid_subsets_and_outputs_before_inception(tmp_path):
+    """No Inception graph is given or downloadable here: each error must come before it is needed."""
+    folder = tmp_path / 'imgs'
+    folder.mkdir()
+    for i in range(7):
+        PIL.Image.fromarray(np.full((8, 8, 3), i * 30, np.uint8)).save(str(folder / ('%d.png' % i)))
+    script = lambda name, *a: subprocess.run(  # noqa: E731
+        [sys.executable, os.path.join(REPO, 'metrics', name)] + list(a), capture_output=True, text=True, timeout=300)
+    result = script('fid_official_tf.py', str(folder), str(folder), '--kid', '--kid_subset_size', '6',
+                    '--batch_size', '5', '-i', str(tmp_path / 'missing.pb'))
+    assert result.returncode == 2 and '--kid_subset_size 6 is larger than the 5 images' in result.stderr
+    assert 'FID:' not in result.stdout
+    (tmp_path / 'stats').mkdir()
+    result = script('precalc_stats_official_tf.py', str(folder), str(tmp_path / 'stats'), '-i',
+                    str(tmp_path / 'missing.pb'))
+    assert result.returncode == 2 and 'is a folder' in result.stderr
