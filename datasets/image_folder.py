@@ -76,6 +76,14 @@ class ImageFolder:
                 raise DatasetError('cannot read image %s: %s' % (path, e)) from e
         return out
 
+    def check_one_size(self, purpose):
+        """DatasetError naming the sizes (and an image of each) unless every image has the same size."""
+        sizes = self.sizes()
+        if len(sizes) > 1:
+            listing = '; '.join('%dx%d: %d images (e.g. %s)' % (w, h, len(names), names[0])
+                                for (w, h), names in sorted(sizes.items(), key=lambda item: -len(item[1])))
+            raise DatasetError('%s needs images of one size; %s holds %s' % (purpose, self.folder, listing))
+
     def load(self, index):
         """uint8 [3, H, W] RGB image number `index`."""
         path = os.path.join(self.folder, self.files[index])

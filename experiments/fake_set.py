@@ -19,15 +19,6 @@ def check_counts(num_real, num_fake, cfg):
                              % (flag, k, k, num_real, num_fake))
 
 
-def check_same_size(images):
-    """MS-SSIM compares image pairs pixel for pixel: every image must have one size (named otherwise)."""
-    sizes = images.sizes()
-    if len(sizes) > 1:
-        listing = '; '.join('%dx%d: %d images (e.g. %s)' % (w, h, len(names), names[0])
-                            for (w, h), names in sorted(sizes.items(), key=lambda item: -len(item[1])))
-        raise ValueError('--ms_ssim needs images of one size; %s holds %s' % (images.folder, listing))
-
-
 def evaluate_fake_set(cfg, reals, feature_net):
     """Evaluate cfg.fake_dir (images) or cfg.fake_features (array file) against `reals`.
 
@@ -51,7 +42,7 @@ def evaluate_fake_set(cfg, reals, feature_net):
         fakes = ImageFolder(cfg.fake_dir)
         num_fake = fakes.num_images
         if cfg.ms_ssim:
-            check_same_size(fakes)
+            fakes.check_one_size('--ms_ssim')
     if cfg.num_images:
         num_fake = min(num_fake, cfg.num_images)
     check_counts(num_real, num_fake, cfg)

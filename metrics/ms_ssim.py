@@ -76,6 +76,7 @@ def main(argv=None):
     from datasets.image_folder import ImageFolder
     try:
         source = ImageFolder(args.folder)
+        source.check_one_size('MS-SSIM')
         images = np.stack([image.transpose(1, 2, 0) for image in source.iterate()])
         result = ms_ssim_diversity(images, args.num_pairs, args.seed, args.filter_size)
     except ValueError as e:

@@ -1,4 +1,6 @@
 """MS-SSIM diversity through tf.image.ssim_multiscale."""
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -36,3 +38,16 @@ def test_all_pairs_when_few_images_and_size_check():
         ms_ssim_diversity(smooth_images(0, 3, size=32), filter_size=11)
     with pytest.raises(ValueError, match='at least 2'):
         random_pairs(1, 5)
+
+
+def test_mixed_sizes_are_named_before_any_work(tmp_path):
+    import subprocess
+    import sys
+    import PIL.Image
+    from conftest import REPO
+    for i, size in enumerate([(16, 16), (16, 16), (20, 12)]):
+        PIL.Image.fromarray(np.zeros(size[::-1] + (3,), np.uint8)).save(str(tmp_path / ('%d.png' % i)))
+    result = subprocess.run([sys.executable, os.path.join(REPO, 'metrics', 'ms_ssim.py'), str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and 'MS-SSIM needs images of one size' in result.stderr
+    assert '20x12: 1 images (e.g. 2.png)' in result.stderr and 'Traceback' not in result.stderr

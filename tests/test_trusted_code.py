@@ -174,3 +174,47 @@ def test_check_tool_fails_on_a_network_the_rebuild_cannot_load(tmp_path, capsys)
         pickle.dump(net, f, protocol=4)
     assert check_pickle.main([path, '--cache_dir', str(tmp_path)]) == 1
     assert 'no TF2 rebuild recognises this network' in capsys.readouterr().out
+
+
+FAILING_SOURCE = '''
+import tensorflow as tf
+
+def features(images_in, fail_at_build=False, **_kwargs):
+    images_in.set_shape([None, 3, None, None])
+    if fail_at_build:
+        raise TypeError('an unsupported argument')
+    x = tf.reduce_mean(images_in, axis=[2, 3])
+    with tf.control_dependencies([tf.debugging.assert_less(x, 100.0, name='values_below_100')]):
+        return tf.identity(x)
+'''
+
+
+def failing_pickle(tmp_path, **static_kwargs):
+    net = tflib.Network.__new__(tflib.Network)
+    net.__setstate__({'version': 4, 'name': 'fragile', 'static_kwargs': static_kwargs, 'components': {},
+                      'build_module_src': FAILING_SOURCE, 'build_func_name': 'features', 'variables': []})
+    path = tmp_path / ('fragile%d.pkl' % len(static_kwargs))
+    path.write_bytes(pickle.dumps((net, net, net), protocol=4))
+    return str(path)
+
+
+def test_failures_of_stored_code_are_clean_errors_naming_the_network_and_the_op(tmp_path, capsys):
+    from dnnlib.tflib.trusted_exec import StoredCodeError
+    _, _, net = tflib.load_network_pkl(failing_pickle(tmp_path), trust_code=True)
+    np.testing.assert_allclose(net.run(np.ones([2, 3, 4, 4], np.float32)), np.ones([2, 3]))
+    with pytest.raises(StoredCodeError, match=r"network 'fragile' failed while running, at op \S*Assert\S*: "
+                                              r"assertion failed: \[Condition x < y"):
+        net.run(np.full([1, 3, 4, 4], 500, np.float32))
+    _, _, broken = tflib.load_network_pkl(failing_pickle(tmp_path, fail_at_build=True), trust_code=True)
+    with pytest.raises(StoredCodeError, match=r"failed while building its graph at line 7 of its source \(features\): "
+                                              r"TypeError: an unsupported argument"):
+        broken.run(np.ones([1, 3, 4, 4], np.float32))
+    # check_pickle: "could not run" is exit 2 with an error line, never 1 ("the rebuild disagrees").
+    source = NVIDIA_STYLE_VGG_SOURCE.replace("    images_in.set_shape([None, 3, None, None])\n",
+                                             "    images_in.set_shape([None, 3, None, None])\n"
+                                             "    raise TypeError('an unsupported argument')\n", 1)
+    vgg = write_vgg_pickle(str(tmp_path / 'vgg16.pkl'), seed=2, source=source)
+    capsys.readouterr()
+    assert check_pickle.main([vgg, '--trust_pickle_code', '--num', '1', '--cache_dir', str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert 'error: ' in err and 'TypeError: an unsupported argument' in err and 'Traceback' not in err

@@ -24,6 +24,7 @@ import collections
 import contextlib
 import inspect
 import sys
+import traceback
 import types
 import uuid
 
@@ -32,13 +33,45 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from dnnlib.tflib import nchw
-from dnnlib.tflib.network import NetworkInterface, apply_transform
+from dnnlib.tflib.network import NetworkInterface, NetworkPickleError, apply_transform
 from dnnlib.util import EasyDict
 
 v1 = tf.compat.v1
 
 WARNING = ('WARNING: --trust_pickle_code: executing the Python source stored inside %s (network %r). '
            'This code runs with your rights; do this only with files from a source you trust.')
+
+
+class StoredCodeError(NetworkPickleError):
+    """The code stored in a pickle failed to build or run (on the --trust_pickle_code path)."""
+
+
+@contextlib.contextmanager
+def stored_code_errors(network, stage):
+    """Turn any failure of stored code into a StoredCodeError naming the network, the op or line, and the reason."""
+    try:
+        yield
+    except StoredCodeError:
+        raise
+    except tf.errors.OpError as e:
+        import re
+        lines = [line.strip() for line in (e.message or '').splitlines()
+                 if line.strip() and line.strip() != 'Graph execution error:']
+        node = re.search(r"Detected at node '([^']+)'|\{\{node ([^}]+)\}\}", e.message or '')
+        if e.op is not None:
+            op = '%s (%s)' % (e.op.name, e.op.type)
+        else:
+            op = (node.group(1) or node.group(2)) if node else 'an op'
+        reason = next((line for line in lines if not line.startswith(('Detected at', '[[', 'File '))),
+                      type(e).__name__)
+        raise StoredCodeError('the code stored in network %r failed while %s, at op %s: %s'
+                              % (network, stage, op, reason)) from e
+    except Exception as e:  # noqa: BLE001 -- the stored code may raise anything
+        frames = [f for f in traceback.extract_tb(e.__traceback__)
+                  if f.filename.startswith('<build_module_src')]
+        where = (' at line %d of its source (%s)' % (frames[-1].lineno, frames[-1].name)) if frames else ''
+        raise StoredCodeError('the code stored in network %r failed while %s%s: %s: %s'
+                              % (network, stage, where, type(e).__name__, e)) from e
 
 
 def warn_loudly(what, name):
@@ -320,7 +353,7 @@ class TrustedNetwork:
         """The GraphNetwork, built (source executed, values assigned) on first use."""
         if self._graph_net is None:
             self.graph = tf.Graph()
-            with self.graph.as_default(), tf1_shapes():
+            with stored_code_errors(self.name, 'building its graph'), self.graph.as_default(), tf1_shapes():
                 graph_net = GraphNetwork.from_state(self.state, self.graph)
                 self.session = v1.Session(graph=self.graph, config=v1.ConfigProto(allow_soft_placement=True))
                 graph_net.assign_stored(self.state, self.session)
@@ -363,7 +396,8 @@ class TrustedNetwork:
         key = repr((sorted((input_transform or {}).items(), key=str), sorted((output_transform or {}).items(), key=str),
                     sorted(dynamic_kwargs.items())))
         if key not in self._run_cache:
-            self._run_cache[key] = self._build_run_graph(input_transform, output_transform, dynamic_kwargs)
+            with stored_code_errors(self.name, 'building its graph for %s' % (dynamic_kwargs or 'the default call')):
+                self._run_cache[key] = self._build_run_graph(input_transform, output_transform, dynamic_kwargs)
         placeholders, outputs = self._run_cache[key]
         minibatch_size = num if minibatch_size is None else max(int(minibatch_size), 1)
         results = []
@@ -375,7 +409,8 @@ class TrustedNetwork:
                 else:
                     array = array[begin:begin + minibatch_size]
                 feed[ph] = np.asarray(array, np.float32)
-            results.append(self.session.run(outputs, feed))
+            with stored_code_errors(self.name, 'running'):
+                results.append(self.session.run(outputs, feed))
         outs = [np.concatenate([r[i] for r in results], axis=0) for i in range(len(outputs))]
         return outs if (return_as_list or len(outs) > 1) else outs[0]
 
