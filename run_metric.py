@@ -337,6 +337,7 @@ def main(argv=None):
 
 def run(args):
     """Dispatch: clear the cache, run the demo, or check the arguments and run the experiments -> exit status."""
+    import utils
     nothing_given = not any([args.data_dir, args.real_dir, args.real_features, args.fake_dir, args.fake_features,
                              args.truncation_sweep, args.realism_score])
     if args.clear_cache:
@@ -360,7 +361,6 @@ def run(args):
         print('To run on real data: python run_metric.py --data_dir /path/to/ffhq-tfrecords --truncation_sweep '
               '(see --help)')
         return 0
-    import utils
     from datasets.tfrecords import DatasetError
     from dnnlib.tflib import NetworkPickleError
     from dnnlib.util import DownloadError

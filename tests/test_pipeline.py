@@ -169,7 +169,8 @@ def test_bad_inputs_give_clear_messages(assets, tmp_path):
     empty.mkdir()
     broken = tmp_path / 'broken'
     broken.mkdir()
-    (broken / 'x.png').write_bytes(b'not an image at all')
+    for i in range(5):  # more than k images, so that reading them is what fails
+        (broken / ('x%d.png' % i)).write_bytes(b'not an image at all')
     np.save(str(tmp_path / 'wide.npy'), np.ones((10, 7), np.float32))
     np.save(str(tmp_path / 'narrow.npy'), np.ones((10, 5), np.float32))
     cases = [
