@@ -113,6 +113,10 @@ def check_args(args):
         raise ValueError('--nhood_sizes must be positive integers')
     if args.num_images is not None and args.num_images < 1:
         raise ValueError('--num_images must be >= 1')
+    largest_k = max(args.nhood_sizes + [args.prdc])
+    if args.num_images is not None and args.num_images <= largest_k:
+        raise ValueError('--num_images %d is too few for k = %d: each set needs more samples than the largest k'
+                         % (args.num_images, largest_k))
     reals = [x for x in (args.data_dir, args.real_dir, args.real_features) if x]
     if len(reals) > 1:
         raise ValueError('give only one of --data_dir, --real_dir, --real_features')

@@ -76,7 +76,16 @@ def get_activations(images, inception, batch_size=50, keep_remainder=False, prog
 
 def load_statistics(path):
     """(mu [d], sigma [d, d]) float64 from a TTUR-style .npz; ValueError naming what is wrong."""
-    with np.load(path, allow_pickle=False) as f:
+    if not os.path.isfile(path):
+        raise FileNotFoundError('statistics file %s does not exist' % path)
+    try:
+        f = np.load(path, allow_pickle=False)
+    except Exception as e:  # noqa: BLE001 -- text, garbage, a pickle: all the same to the user
+        raise ValueError('not a NumPy statistics file (.npz with mu and sigma): %s (%s)'
+                         % (path, str(e).splitlines()[0][:80])) from e
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise ValueError('not a NumPy statistics file (.npz with mu and sigma): %s holds a single array' % path)
+    with f:
         missing = [key for key in ('mu', 'sigma') if key not in f.files]
         if missing:
             raise ValueError('%s has no %s array (TTUR statistics hold mu and sigma; it holds %s)'

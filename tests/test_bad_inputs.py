@@ -421,3 +421,15 @@ def test_fid_tools_check_kid_subsets_and_outputs_before_inception(tmp_path):
     result = script('precalc_stats_official_tf.py', str(folder), str(tmp_path / 'stats'), '-i',
                     str(tmp_path / 'missing.pb'))
     assert result.returncode == 2 and 'is a folder' in result.stderr
+
+
+def test_garbage_statistics_and_too_few_images_for_k_are_named(tmp_path):
+    garbage = tmp_path / 'stats.npz'
+    garbage.write_text('plain text, not numpy')
+    result = subprocess.run([sys.executable, os.path.join(REPO, 'metrics', 'fid_official_tf.py'), str(garbage),
+                             str(garbage)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and 'not a NumPy statistics file' in result.stderr and str(garbage) in result.stderr
+    real = features(tmp_path, 'r.npy', np.random.RandomState(0).randn(30, 8))
+    result = cli('--real_features', real, '--truncation_sweep', '--num_images', '3', '--save_path',
+                 str(tmp_path / 'o'), cwd=tmp_path)
+    assert result.returncode == 2 and '--num_images 3 is too few for k = 3' in result.stderr
