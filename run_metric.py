@@ -203,12 +203,11 @@ def clear_previous_outputs(save_path):
         if os.path.isfile(path) or os.path.islink(path):
             os.remove(path)
             removed.append(name)
-    for name in OUTPUTS:  # folders the removal emptied, deepest first
-        top = os.path.join(save_path, name)
-        if os.path.isdir(top) and not os.path.islink(top):
-            for folder, _, _ in sorted(os.walk(top), key=lambda entry: -len(entry[0])):
-                if not os.listdir(folder):
-                    os.rmdir(folder)
+    emptied = {os.path.join(save_path, *name.split('/')[:depth]) for name in removed
+               for depth in range(1, name.count('/') + 1)}
+    for folder in sorted(emptied, key=len, reverse=True):  # folders this removal emptied, deepest first
+        if os.path.isdir(folder) and not os.path.islink(folder) and not os.listdir(folder):
+            os.rmdir(folder)
     os.remove(manifest)
     if removed:
         print('Removed the previous run\'s %d output files from %s' % (len(removed), save_path))
