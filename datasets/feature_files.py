@@ -12,7 +12,6 @@ import numpy as np
 
 from metrics.feature_checks import as_feature_matrix
 
-ROLES = ('real', 'fake')
 METADATA = ('key_parts',)  # arrays the feature cache stores beside `features`
 
 
@@ -61,13 +60,15 @@ def _choose_array(path, data, key, role):
 
 def save_features(path, features, **extra):
     """Write one feature set [N, d] as `features` (plus extra arrays) to an .npz, atomically."""
-    from utils import atomic_output
-    with atomic_output(path, 'wb') as f:
-        np.savez(f, features=np.asarray(features, np.float32), **extra)
+    _save_npz(path, features=np.asarray(features, np.float32), **extra)
 
 
 def save_feature_sets(path, real, fake):
     """Write the real [N, d] and generated [M, d] features of one evaluation to an .npz by role, atomically."""
+    _save_npz(path, real_features=np.asarray(real, np.float32), fake_features=np.asarray(fake, np.float32))
+
+
+def _save_npz(path, **arrays):
     from utils import atomic_output
     with atomic_output(path, 'wb') as f:
-        np.savez(f, real_features=np.asarray(real, np.float32), fake_features=np.asarray(fake, np.float32))
+        np.savez(f, **arrays)

@@ -57,6 +57,7 @@ class HostUnreachable(DownloadRefused):
 
 def _unreachable(error):
     """True when a requests error is a failure to connect at all (DNS, refused, no route), not a transient one."""
+    import socket
     import urllib3.exceptions
     seen = set()
     stack = [error]
@@ -65,8 +66,7 @@ def _unreachable(error):
         if e is None or id(e) in seen:
             continue
         seen.add(id(e))
-        if isinstance(e, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError)) or \
-                type(e).__name__ == 'gaierror':
+        if isinstance(e, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError, socket.gaierror)):
             return True
         stack += [getattr(e, 'reason', None), e.__cause__, e.__context__] + [a for a in e.args
                                                                             if isinstance(a, BaseException)]
@@ -184,15 +184,10 @@ def _download(url, folder, num_attempts, verbose, expected_sha256, expected_size
                 last_error = follow
             except DownloadRefused:
                 raise
-            except requests.ConnectionError as e:
-                if _unreachable(e):
+            except (requests.RequestException, DownloadError, OSError) as e:
+                if isinstance(e, requests.ConnectionError) and _unreachable(e):
                     raise HostUnreachable('cannot connect to %s (%s)' % (urllib.parse.urlparse(url).netloc,
                                                                          _short_reason(e))) from e
-                last_error = e
-                if verbose:
-                    print('Download attempt %d/%d of %s failed: %s' % (attempt + 1, num_attempts, url, e))
-                time.sleep(min(0.2 * (attempt + 1), 2.0))
-            except (requests.RequestException, DownloadError, OSError) as e:
                 last_error = e
                 if verbose:
                     print('Download attempt %d/%d of %s failed: %s' % (attempt + 1, num_attempts, url, e))

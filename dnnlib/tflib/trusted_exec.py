@@ -23,6 +23,7 @@ import builtins
 import collections
 import contextlib
 import inspect
+import re
 import sys
 import traceback
 import types
@@ -54,7 +55,6 @@ def stored_code_errors(network, stage):
     except StoredCodeError:
         raise
     except tf.errors.OpError as e:
-        import re
         lines = [line.strip() for line in (e.message or '').splitlines()
                  if line.strip() and line.strip() != 'Graph execution error:']
         node = re.search(r"Detected at node '([^']+)'|\{\{node ([^}]+)\}\}", e.message or '')

@@ -94,10 +94,6 @@ def downsample_2d(x, k=None, factor=2, gain=1, padding=0, data_format='NCHW', im
                      data_format=data_format)
 
 
-def _conv(x, w, strides, data_format):
-    return nchw.conv2d(x, w, strides=strides, padding='VALID', data_format=data_format)
-
-
 def upsample_conv_2d(x, w, k=None, factor=2, gain=1, padding=0, data_format='NCHW', impl=None):
     """Upsample by `factor` and convolve with w [cw, cw, in, out] as one transposed convolution."""
     w = tf.convert_to_tensor(w)
@@ -130,4 +126,4 @@ def conv_downsample_2d(x, w, k=None, factor=2, gain=1, padding=0, data_format='N
     x = _resample(x, k, pad0=(kw - factor + cw) // 2 + padding * factor,
                   pad1=(kw - factor + cw - 1) // 2 + padding * factor, data_format=data_format)
     strides = [1, 1, factor, factor] if data_format == 'NCHW' else [1, factor, factor, 1]
-    return _conv(x, w, strides, data_format)
+    return nchw.conv2d(x, w, strides=strides, padding='VALID', data_format=data_format)
