@@ -23,11 +23,18 @@ import time
 
 import numpy as np
 
+from metrics import convention as conventions
 from metrics.distance_block import DistanceBlock, batch_pairwise_distances  # noqa: F401  (official API)
-from metrics.feature_checks import as_batch_size, as_feature_matrix, as_nhood_sizes, check_distance_range
-from metrics.knn import PreparedFeatures, cross_evaluate, kth_nearest_radii
+from metrics.feature_checks import as_feature_matrix, as_nhood_sizes, check_distance_range
+from metrics.knn import PreparedFeatures, Spheres, kth_nearest_radii, membership_pass
+from metrics.manifold_stats import checked_sets, statistics_of_checked
+from metrics.options import DEFAULT, Options
 
 __all__ = ['batch_pairwise_distances', 'DistanceBlock', 'ManifoldEstimator', 'knn_precision_recall_features']
+
+# The one place where the pipeline's real/fake vocabulary meets the official names: real = ref, fake = eval.
+OFFICIAL_NAMES = {'real_radii': 'ref_radii', 'fake_radii': 'eval_radii', 'fake_realism': 'precision_realism',
+                  'real_realism': 'recall_realism', 'fake_nn': 'precision_nn', 'real_nn': 'recall_nn'}
 
 
 class ManifoldEstimator:
@@ -52,14 +59,13 @@ class ManifoldEstimator:
         self.nhood_sizes = as_nhood_sizes(nhood_sizes, features.shape[0], 'features')
         self.num_nhoods = len(self.nhood_sizes)
         self.eps = eps
-        self.row_batch_size = as_batch_size(row_batch_size, 'row_batch_size')
-        self.col_batch_size = as_batch_size(col_batch_size, 'col_batch_size')
+        self.options = Options(num_gpus=distance_block.num_gpus, row_batch_size=row_batch_size,
+                               col_batch_size=col_batch_size, progress=progress)
+        self.row_batch_size, self.col_batch_size = self.options.row_batch_size, self.options.col_batch_size
         self._ref_features = features
         self.distance_block = distance_block
-        self.progress = progress
         self._prepared = PreparedFeatures(distance_block, features)
-        self.D = kth_nearest_radii(distance_block, self._prepared, self.nhood_sizes, self.row_batch_size,
-                                   self.col_batch_size, progress=progress)
+        self.D = kth_nearest_radii(distance_block, self._prepared, self.nhood_sizes, self.options)
         if clamp_to_percentile is not None:
             if not 0 <= clamp_to_percentile <= 100:
                 raise ValueError('clamp_to_percentile must be in [0, 100], got %r' % (clamp_to_percentile,))
@@ -78,15 +84,16 @@ class ManifoldEstimator:
         """
         eval_features = as_feature_matrix(eval_features, 'eval_features', self.distance_block.num_features)
         check_distance_range([eval_features], self.distance_block.dtype)
-        result = cross_evaluate(self.distance_block, eval_features, self._prepared, self.D, eps=self.eps,
-                                realism=return_realism, neighbors=return_neighbors,
-                                row_batch_size=self.row_batch_size, col_batch_size=self.col_batch_size,
-                                progress=self.progress)
-        outputs = (result['query_in'].astype(np.int32),)
+        fields = ('inside',) + ('realism',) * bool(return_realism) + ('nn',) * bool(return_neighbors)
+        evl, _ = membership_pass(self.distance_block, Spheres(PreparedFeatures(self.distance_block, eval_features),
+                                                              None),
+                                 Spheres(self._prepared, self.D), conventions.official(self.distance_block.dtype),
+                                 self.options, fields, self.eps)
+        outputs = (evl.inside.astype(np.int32),)
         if return_realism:
-            outputs += (result['query_realism'],)
+            outputs += (evl.realism,)
         if return_neighbors:
-            outputs += (result['query_nn'],)
+            outputs += (evl.nn,)
         return outputs[0] if len(outputs) == 1 else outputs
 
 
@@ -97,53 +104,36 @@ def knn_precision_recall_features(ref_features, eval_features, nhood_sizes=[3], 
     Returns the official dict: {'precision': float64 [K], 'recall': float64 [K]}
     (fractions in [0, 1], one per k in nhood_sizes).
     """
-    details = knn_precision_recall_details(ref_features, eval_features, nhood_sizes, row_batch_size,
-                                           col_batch_size, num_gpus, dtype, progress, verbose=verbose)
+    options = Options(num_gpus=num_gpus, row_batch_size=row_batch_size, col_batch_size=col_batch_size,
+                      progress=progress)
+    details = knn_precision_recall_details(ref_features, eval_features, nhood_sizes, dtype, options=options,
+                                           verbose=verbose)
     return {'precision': details['precision'], 'recall': details['recall']}
 
 
-def knn_precision_recall_details(ref_features, eval_features, nhood_sizes=[3], row_batch_size=10000,
-                                 col_batch_size=50000, num_gpus=1, dtype='float32', progress=False,
+def knn_precision_recall_details(ref_features, eval_features, nhood_sizes=[3], dtype='float32', options=DEFAULT,
                                  realism=False, neighbors=False, verbose=True):
-    """Like `knn_precision_recall_features`, plus the per-sample arrays.
+    """Like `knn_precision_recall_features` (the official convention in `dtype`), plus the per-sample arrays.
 
     Returns a dict with 'precision', 'recall' (float64 [K]); 'ref_radii' [N, K],
     'eval_radii' [M, K]; 'precision_pred' int32 [M, K] (eval sample inside the
     ref manifold), 'recall_pred' int32 [N, K]; with realism/neighbors also
     'precision_realism' [M], 'recall_realism' [N], 'precision_nn' [M], 'recall_nn' [N].
     """
-    ref_features = as_feature_matrix(ref_features, 'ref_features')
-    eval_features = as_feature_matrix(eval_features, 'eval_features', ref_features.shape[1])
-    nhood_sizes = as_nhood_sizes(nhood_sizes, ref_features.shape[0], 'ref_features')
-    as_nhood_sizes(nhood_sizes, eval_features.shape[0], 'eval_features')
-    row_batch_size = as_batch_size(row_batch_size, 'row_batch_size')
-    col_batch_size = as_batch_size(col_batch_size, 'col_batch_size')
-    block = DistanceBlock(ref_features.shape[1], num_gpus, dtype)
-    check_distance_range([ref_features, eval_features], dtype)
-
+    convention = conventions.official(dtype)
+    ref, evl, nhood_sizes = checked_sets(ref_features, eval_features, nhood_sizes, convention,
+                                         names=('ref_features', 'eval_features'))
     if verbose:
-        counts = ('%i' % ref_features.shape[0] if ref_features.shape[0] == eval_features.shape[0] else
-                  '%i real and %i generated' % (ref_features.shape[0], eval_features.shape[0]))
+        counts = '%i' % len(ref) if len(ref) == len(evl) else '%i real and %i generated' % (len(ref), len(evl))
         print('Evaluating k-NN precision and recall with %s samples...' % counts)
     start = time.time()
-    ref = PreparedFeatures(block, ref_features)
-    evl = PreparedFeatures(block, eval_features)
-    ref_radii = kth_nearest_radii(block, ref, nhood_sizes, row_batch_size, col_batch_size, progress, 'ref radii')
-    eval_radii = kth_nearest_radii(block, evl, nhood_sizes, row_batch_size, col_batch_size, progress, 'eval radii')
-    cross = cross_evaluate(block, evl, ref, ref_radii, eval_radii, realism=realism, neighbors=neighbors,
-                           row_batch_size=row_batch_size, col_batch_size=col_batch_size, progress=progress,
-                           desc='precision/recall')
-    precision_pred = cross['query_in'].astype(np.int32)
-    recall_pred = cross['ref_in'].astype(np.int32)
+    fields = ('inside',) + ('realism',) * bool(realism) + ('nn',) * bool(neighbors)
+    stats = statistics_of_checked(ref, evl, nhood_sizes, convention, options, fields)
+    precision_pred = stats['fake_in_real'].astype(np.int32)
+    recall_pred = stats['real_in_fake'].astype(np.int32)
     details = {'precision': precision_pred.mean(axis=0), 'recall': recall_pred.mean(axis=0),
-               'ref_radii': ref_radii, 'eval_radii': eval_radii,
                'precision_pred': precision_pred, 'recall_pred': recall_pred}
-    if realism:
-        details['precision_realism'] = cross['query_realism']
-        details['recall_realism'] = cross['ref_realism']
-    if neighbors:
-        details['precision_nn'] = cross['query_nn']
-        details['recall_nn'] = cross['ref_nn']
+    details.update((official, stats[ours]) for ours, official in OFFICIAL_NAMES.items() if ours in stats)
     if verbose:
         print('Evaluated k-NN precision and recall in: %gs' % (time.time() - start))
     return details

@@ -29,9 +29,6 @@ import time
 
 import numpy as np
 
-BASE_PATH = os.path.dirname(os.path.abspath(__file__))
-
-
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group('official flags')
@@ -86,7 +83,7 @@ def parse_args(argv):
     g.add_argument('--ms_ssim_filter_size', type=int, default=11, help='MS-SSIM filter size (small images: smaller)')
     g = p.add_argument_group('output')
     g.add_argument('--save_path', default='results', help='output folder (default ./results)')
-    g.add_argument('--cache_dir', default=os.path.join(BASE_PATH, '_cache'),  # = utils.DEFAULT_CACHE_DIR
+    g.add_argument('--cache_dir', default=None,
                    help='downloads and real-feature cache (default: _cache beside this script)')
     g.add_argument('--no_feature_cache', action='store_true', help='do not read or write cached image features')
     g.add_argument('--clear_cache', action='store_true',
@@ -149,13 +146,6 @@ def check_args(args):
         raise ValueError('--show_n_images cannot exceed --num_gen_images')
 
 
-# Files and folders this tool writes into --save_path. A run records which files it wrote (MANIFEST); the next
-# run into the same folder removes exactly those files -- when it is about to write its own first output, so a
-# run that stops on bad input leaves the previous results in place -- and then the folders they leave empty.
-OUTPUTS = ('stylegan_truncation.txt', 'results.json', 'truncation_sweep.png', 'realism_scores.npy', 'stylegan_realism',
-           'realism', 'features', 'conventions_official_decisions.npz')
-
-
 # Options the embedded demo (no data given) honours; any other option given is refused rather than ignored.
 DEMO_OPTIONS = ('save_path', 'quiet', 'demo', 'cache_dir', 'clear_cache', 'no_feature_cache', 'allow_large_images')
 
@@ -171,152 +161,96 @@ def check_demo_args(args):
 
 def check_output_folders(args):
     """Refuse, before any work, output or cache folders that cannot be written."""
-    import utils
+    from dnnlib.output_files import check_writable_folder
     folders = [('--save_path', args.save_path)]
     if not (args.real_features and args.fake_features):  # images or networks: features cache, downloads
         folders.append(('--cache_dir', args.cache_dir))
     for flag, folder in folders:
-        utils.check_writable_folder(folder, flag)
-
-
-MANIFEST = '.run_metric_outputs.json'  # what the last successful run wrote into --save_path
-
-
-def clear_previous_outputs(save_path):
-    """Remove the files the previous run of this tool wrote into save_path (as its manifest lists), nothing else.
-
-    Folders among OUTPUTS are removed only when that leaves them empty (a file of yours keeps its folder).
-    """
-    import json
-    manifest = os.path.join(save_path, MANIFEST)
-    try:
-        with open(manifest) as f:
-            listed = json.load(f)
-    except (OSError, ValueError):
-        return
-    removed = []
-    for name in listed if isinstance(listed, list) else []:
-        parts = str(name).replace('\\', '/').split('/')
-        if parts[0] not in OUTPUTS or '..' in parts or '' in parts:  # only the tool's own outputs, inside save_path
-            continue
-        path = os.path.join(save_path, *parts)
-        if os.path.isfile(path) or os.path.islink(path):
-            os.remove(path)
-            removed.append(name)
-    emptied = {os.path.join(save_path, *name.split('/')[:depth]) for name in removed
-               for depth in range(1, name.count('/') + 1)}
-    for folder in sorted(emptied, key=len, reverse=True):  # folders this removal emptied, deepest first
-        if os.path.isdir(folder) and not os.path.islink(folder) and not os.listdir(folder):
-            os.rmdir(folder)
-    os.remove(manifest)
-    if removed:
-        print('Removed the previous run\'s %d output files from %s' % (len(removed), save_path))
-
-
-def write_output_manifest(save_path):
-    """List the files this run wrote into save_path under the tool's output names, for the next run to clear."""
-    import utils
-    present = [name for name in utils.written_files(save_path) if name.split('/')[0] in OUTPUTS]
-    utils.save_json(os.path.join(save_path, MANIFEST), present)
+        check_writable_folder(folder, flag)
 
 
 def make_config(args):
+    """The run's settings, built once: cfg.options (how to compute) and cfg.convention (the official numerics)."""
     from dnnlib import EasyDict
+    from metrics.convention import official
+    from metrics.options import Options
     fake_set = bool(args.fake_dir or args.fake_features)
     return EasyDict(num_images=args.num_images if fake_set else (args.num_images or 50000),
-                    minibatch_size=args.minibatch_size, num_gpus=args.num_gpus,
                     random_seed=args.random_seed, realism_seed=args.realism_seed, truncations=args.truncations,
                     truncation=1.0, num_gen_images=args.num_gen_images, show_n_images=args.show_n_images,
-                    nhood_sizes=args.nhood_sizes, dtype=args.dtype, save_path=args.save_path,
-                    progress=not args.quiet, bootstrap=args.bootstrap, extra_k=args.prdc,
-                    fake_dir=args.fake_dir, fake_features=args.fake_features, realism_score=args.realism_score,
-                    ms_ssim=args.ms_ssim, ms_ssim_filter_size=args.ms_ssim_filter_size,
-                    save_features=args.save_features,
-                    conventions=args.conventions, port_results=args.port_results,
-                    feature_cache_dir=None if args.no_feature_cache else os.path.join(args.cache_dir, 'features'))
+                    nhood_sizes=args.nhood_sizes, save_path=args.save_path, bootstrap=args.bootstrap,
+                    extra_k=args.prdc, data_dir=args.data_dir, real_dir=args.real_dir,
+                    real_features=args.real_features, fake_dir=args.fake_dir, fake_features=args.fake_features,
+                    realism_score=args.realism_score, truncation_sweep=args.truncation_sweep, ms_ssim=args.ms_ssim,
+                    ms_ssim_filter_size=args.ms_ssim_filter_size, save_features=args.save_features,
+                    conventions=args.conventions, port_results=args.port_results, network=args.network,
+                    feature_network=args.feature_network, trust_code=args.trust_pickle_code,
+                    cache_dir=args.cache_dir,
+                    feature_cache_dir=None if args.no_feature_cache else os.path.join(args.cache_dir, 'features'),
+                    options=Options(num_gpus=args.num_gpus, minibatch_size=args.minibatch_size,
+                                    progress=not args.quiet),
+                    convention=official(args.dtype))
 
 
-def open_images(path, kind):
-    from datasets.image_folder import ImageFolder
-    from datasets.tfrecords import TFRecordImages
-    return TFRecordImages(path) if kind == 'tfrecords' else ImageFolder(path)
+def config_record(cfg):
+    """The settings as results.json records them (options and convention as plain values)."""
+    import dataclasses
+    record = {k: v for k, v in cfg.items() if k not in ('options', 'convention')}
+    record.update(dataclasses.asdict(cfg.options), dtype=cfg.convention.dtype, convention=cfg.convention.name)
+    return record
 
 
-def real_features_source(args, feature_net_loader):
-    from experiments.real_features import CachedImageFeatures, FeatureArray
-    from datasets.feature_files import load_features
-    if args.real_features:
-        return FeatureArray(load_features(args.real_features, 'real'), 'features:' + os.path.abspath(args.real_features))
-    source = open_images(args.data_dir, 'tfrecords') if args.data_dir else open_images(args.real_dir, 'folder')
-    cache = None if args.no_feature_cache else os.path.join(args.cache_dir, 'features')
-    return CachedImageFeatures(source, feature_net_loader(), args.minibatch_size, args.num_gpus, cache,
-                               progress=not args.quiet)
+def _fake_set(ctx, stream):
+    from experiments import fake_set
+    return fake_set.run(ctx)
 
 
-def network_record(net):
-    """What results.json records of a network: where it came from, how it is evaluated, its fingerprint."""
-    return {'name': net.name, 'build_func_name': net.build_func_name, 'source': getattr(net, 'source', None),
-            'load_path': net.load_path, 'fingerprint': net.fingerprint()}
+def _realism(ctx, stream):
+    from experiments import stylegan_realism
+    return stylegan_realism.run(ctx, stream)
+
+
+def _truncation_sweep(ctx, stream):
+    from experiments import stylegan_truncation
+    return stylegan_truncation.run(ctx, stream)
+
+
+# The experiments, in the official order (realism before the sweep: they share one real stream):
+# results.json key, when it runs, the function (RunContext, RealStream) -> its results entry. Each writes its outputs.
+EXPERIMENTS = [
+    ('evaluation', lambda cfg: bool(cfg.fake_dir or cfg.fake_features), _fake_set),
+    ('realism', lambda cfg: cfg.realism_score and not (cfg.fake_dir or cfg.fake_features), _realism),
+    ('truncation_sweep', lambda cfg: cfg.truncation_sweep, _truncation_sweep),
+]
 
 
 def run_experiments(args):
     import utils
-    from experiments.real_features import RealStream
-    from experiments import reporting
+    from dnnlib.output_files import save_json
+    from experiments.outputs import write_output_manifest
+    from experiments.run_context import RunContext
+    from features.store import RealStream
 
     cfg = make_config(args)
-    results = {'config': {k: v for k, v in cfg.items()}, 'started': time.strftime('%Y-%m-%d %H:%M:%S')}
-    loaded = {}
-
-    def feature_net():
-        if 'vgg' not in loaded:
-            loaded['vgg'] = utils.initialize_feature_extractor(args.feature_network or utils.VGG16_SOURCES,
-                                                               args.cache_dir, trust_code=args.trust_pickle_code,
-                                                               verbose=not args.quiet)
-            print('Feature network: %s, %d features' % (loaded['vgg'].name, loaded['vgg'].output_shape[1]))
-            results.setdefault('networks', {})['feature_network'] = network_record(loaded['vgg'])
-        return loaded['vgg']
-
-    utils.init_tf(args.random_seed)
-    reals = real_features_source(args, feature_net)
-    features_dir = os.path.join(args.save_path, 'features')
-
-    if args.fake_dir or args.fake_features:
-        from experiments.fake_set import evaluate_fake_set
-        results['evaluation'] = evaluate_fake_set(cfg, reals, feature_net)
-    else:
-        Gs = utils.initialize_stylegan(args.network or utils.STYLEGAN_FFHQ_SOURCES, args.cache_dir,
-                                       trust_code=args.trust_pickle_code, verbose=not args.quiet)
-        print('Generator: %s, latents %s, images %s' % (Gs.name, Gs.input_shape, Gs.output_shape))
-        results.setdefault('networks', {})['generator'] = network_record(Gs)
-        stream = RealStream(reals)  # one reader shared by both experiments, realism first (official order)
-        if args.realism_score:
-            from experiments.stylegan_realism import run_stylegan_realism
-            results['realism'] = run_stylegan_realism(cfg, stream, Gs, feature_net())
-        if args.truncation_sweep:
-            from experiments.stylegan_truncation import run_truncation_sweep
-
-            def keep(psi, ref, evl):
-                from datasets.feature_files import save_feature_sets
-                save_feature_sets(os.path.join(features_dir, 'truncation_%0.2f.npz' % psi), real=ref, fake=evl)
-            rows, details = run_truncation_sweep(cfg, stream, Gs, feature_net(),
-                                                 save_features=keep if args.save_features else None)
-            utils.save_truncation_txt(os.path.join(args.save_path, 'stylegan_truncation.txt'), rows)
-            # The table and plot show the first k (as the official text file); results.json has every k.
-            intervals = [d['bootstrap']['k=%d' % cfg.nhood_sizes[0]] for d in details] if cfg.bootstrap else None
-            reporting.save_truncation_plot(os.path.join(args.save_path, 'truncation_sweep.png'), rows, intervals)
-            results['truncation_sweep'] = details
-            official_setting = (args.data_dir and not args.network and not args.feature_network
-                                and cfg.num_images == 50000 and cfg.nhood_sizes == [3] and cfg.dtype == 'float32')
-            print(reporting.summary_table(rows, intervals, reporting.OFFICIAL_REFERENCE if official_setting else None))
+    results = {'config': config_record(cfg), 'started': time.strftime('%Y-%m-%d %H:%M:%S')}
+    utils.init_tf(cfg.random_seed)
+    ctx = RunContext(cfg)
+    stream = RealStream(ctx.reals())  # one reader shared by the experiments, realism first (official order)
+    for key, wanted, experiment in EXPERIMENTS:
+        if wanted(cfg):
+            if key != 'evaluation':
+                ctx.generator()
+            results[key] = experiment(ctx, stream)
+            if ctx.networks:
+                results['networks'] = ctx.networks
     results['finished'] = time.strftime('%Y-%m-%d %H:%M:%S')
     peak = peak_gpu_memory_gb()
     if peak is not None:
         print('Peak GPU memory usage: %g GB' % peak)
         results['peak_gpu_memory_gb'] = peak
-    utils.save_json(os.path.join(args.save_path, 'results.json'), results)
-    write_output_manifest(args.save_path)
-    print('Results in %s' % os.path.abspath(args.save_path))
+    save_json(os.path.join(cfg.save_path, 'results.json'), results)
+    write_output_manifest(cfg.save_path)
+    print('Results in %s' % os.path.abspath(cfg.save_path))
     return results
 
 
@@ -329,8 +263,8 @@ def peak_gpu_memory_gb():
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    import utils
-    utils.quiet_tensorflow()
+    from dnnlib.tf_logging import quiet_tensorflow
+    quiet_tensorflow()
     try:
         return run(args)
     except KeyboardInterrupt:
@@ -340,11 +274,13 @@ def main(argv=None):
 
 def run(args):
     """Dispatch: clear the cache, run the demo, or check the arguments and run the experiments -> exit status."""
-    import utils
+    from dnnlib import output_files, util
+    if args.cache_dir is None:
+        args.cache_dir = util.CACHE_DIR
     nothing_given = not any([args.data_dir, args.real_dir, args.real_features, args.fake_dir, args.fake_features,
                              args.truncation_sweep, args.realism_score])
     if args.clear_cache:
-        from experiments.feature_cache import clear_cache
+        from features.cache import clear_cache
         removed = clear_cache(args.cache_dir)
         print('Removed %d files this tool wrote into %s%s' % (len(removed), args.cache_dir, ':' if removed else ''))
         for path in removed:
@@ -355,7 +291,7 @@ def run(args):
         from experiments import feature_space_demo
         try:
             check_demo_args(args)
-            utils.check_writable_folder(args.save_path, '--save_path')
+            output_files.check_writable_folder(args.save_path, '--save_path')
         except ValueError as e:
             print('error: %s' % e, file=sys.stderr)
             return 2
@@ -373,14 +309,15 @@ def run(args):
         if args.allow_large_images:
             from datasets.image_folder import allow_large_images
             allow_large_images(True)
-        utils.before_first_output(args.save_path, lambda: clear_previous_outputs(args.save_path))
+        from experiments.outputs import clear_previous_outputs
+        output_files.before_first_output(args.save_path, lambda: clear_previous_outputs(args.save_path))
         run_experiments(args)
     except (ValueError, DatasetError, NetworkPickleError, DownloadError, FileNotFoundError,
             NotImplementedError) as e:
         print('error: %s' % e, file=sys.stderr)
         return 2
     finally:
-        utils.before_first_output(args.save_path, None)
+        output_files.before_first_output(args.save_path, None)
     return 0
 
 

@@ -13,9 +13,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import utils  # noqa: E402
+from dnnlib.tf_logging import quiet_tensorflow  # noqa: E402
 
-utils.quiet_tensorflow()
+quiet_tensorflow()
 
 import numpy as np  # noqa: E402
 

@@ -21,8 +21,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHILD = r'''
 import json, sys, time
 sys.path.insert(0, %(repo)r)
-import utils
-utils.quiet_tensorflow()
+from dnnlib.tf_logging import quiet_tensorflow
+quiet_tensorflow()
 import numpy as np, tensorflow as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 from dnnlib.tflib import nchw

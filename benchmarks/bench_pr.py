@@ -19,9 +19,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-import utils  # noqa: E402
+from dnnlib.tf_logging import quiet_tensorflow  # noqa: E402
 
-utils.quiet_tensorflow()  # before anything imports TensorFlow: no C++ start-up lines
+quiet_tensorflow()  # before anything imports TensorFlow: no C++ start-up lines
 
 import precision_recall  # noqa: E402
 from benchmarks import official_numpy_pr  # noqa: E402

@@ -14,6 +14,8 @@ import struct
 import numpy as np
 import tensorflow as tf
 
+from dnnlib.output_files import pending_file
+
 
 class DatasetError(ValueError):
     """Missing, empty, truncated or corrupt dataset."""
@@ -150,16 +152,13 @@ def write_tfrecords(tfrecord_dir, images, name=None):
         levels.append(np.rint(level).clip(0, 255).astype(np.uint8))
     for lod, data in enumerate(levels):
         path = os.path.join(tfrecord_dir, '%s-r%02d.tfrecords' % (name, resolution_log2 - lod))
-        tmp = os.path.join(tfrecord_dir, '.tmp_%s_%d' % (os.path.basename(path), os.getpid()))
-        try:
-            with tf.io.TFRecordWriter(tmp) as writer:
+        with pending_file(tfrecord_dir, name=os.path.basename(path)) as pending:
+            pending.file.close()  # the TFRecordWriter writes the temporary file by its path
+            with tf.io.TFRecordWriter(pending.path) as writer:
                 for image in data:
                     example = tf.train.Example(features=tf.train.Features(feature={
                         'shape': tf.train.Feature(int64_list=tf.train.Int64List(value=image.shape)),
                         'data': tf.train.Feature(bytes_list=tf.train.BytesList(value=[image.tobytes()]))}))
                     writer.write(example.SerializeToString())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+            pending.commit(path)
     return tfrecord_dir

@@ -7,6 +7,7 @@ interrupted download never leaves a file that a later run would trust.
 Google Drive's "can't scan for viruses" confirmation page is followed; its
 quota page is a clear error.
 """
+import contextlib
 import glob
 import hashlib
 import html
@@ -20,6 +21,12 @@ import urllib.request
 
 import requests
 from tqdm.auto import tqdm
+
+from dnnlib.output_files import pending_file
+
+# The one cache folder of the project (downloads, cached features, saved network sources, the Inception graph),
+# as the official utils.py: `_cache` beside the scripts.
+CACHE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '_cache')
 
 
 class EasyDict(dict):
@@ -137,16 +144,14 @@ def open_url(url, cache_dir=None, num_attempts=10, verbose=True, expected_sha256
         return open(cached, 'rb')
 
     folder = cache_dir if cache_dir is not None else tempfile.gettempdir()
-    os.makedirs(folder, exist_ok=True)
-    path, name = _download(url, folder, num_attempts, verbose, expected_sha256, expected_size, timeout, validate)
-    if cache_dir is None:
-        with open(path, 'rb') as f:
-            data = f.read()
-        os.remove(path)
-        return io.BytesIO(data)
-    safe_name = re.sub(r'[^0-9a-zA-Z._-]', '_', name)[:100] or 'download'
-    final = os.path.join(cache_dir, url_cache_key(url) + '_' + safe_name)
-    os.replace(path, final)  # atomic: readers see no file or the whole file
+    with _download(url, folder, num_attempts, verbose, expected_sha256, expected_size, timeout, validate) as done:
+        pending, name = done
+        if cache_dir is None:
+            with open(pending.path, 'rb') as f:
+                return io.BytesIO(f.read())
+        safe_name = re.sub(r'[^0-9a-zA-Z._-]', '_', name)[:100] or 'download'
+        final = os.path.join(cache_dir, url_cache_key(url) + '_' + safe_name)
+        pending.commit(final)  # atomic: readers see no file or the whole file
     return open(final, 'rb')
 
 
@@ -157,44 +162,42 @@ def _verify_file(path, expected_sha256, expected_size):
         raise DownloadError('%s: sha256 does not match %s' % (path, expected_sha256))
 
 
+@contextlib.contextmanager
 def _download(url, folder, num_attempts, verbose, expected_sha256, expected_size, timeout, validate=None):
-    """Stream `url` into a verified temporary file in `folder`; returns (temp path, file name).
+    """Yield (PendingFile in `folder` holding the verified download, file name); the caller commits it or not.
 
-    A temporary file that is not returned (failed attempt, bad checksum,
-    KeyboardInterrupt) is always removed.
+    A temporary file that is not committed (failed attempt, bad checksum, KeyboardInterrupt) is always removed.
     """
     last_error = None
     with requests.Session() as session:
         for attempt in range(max(int(num_attempts), 1)):
-            fd, tmp = tempfile.mkstemp(prefix='tmp_', dir=folder)
-            complete = False
-            try:
-                with os.fdopen(fd, 'wb') as f:
-                    url, name = _stream_once(session, url, f, verbose, timeout)
-                _verify_file(tmp, expected_sha256, expected_size)
-                if validate is not None:
-                    try:
-                        validate(tmp)
-                    except Exception as e:  # the validator names what is wrong; the file is incomplete or not it
-                        raise DownloadError('the downloaded file is not complete or not the expected kind: %s' % e)
-                complete = True
-                return tmp, name
-            except _FollowLink as follow:
-                url = follow.url
-                last_error = follow
-            except DownloadRefused:
-                raise
-            except (requests.RequestException, DownloadError, OSError) as e:
-                if isinstance(e, requests.ConnectionError) and _unreachable(e):
-                    raise HostUnreachable('cannot connect to %s (%s)' % (urllib.parse.urlparse(url).netloc,
-                                                                         _short_reason(e))) from e
-                last_error = e
-                if verbose:
-                    print('Download attempt %d/%d of %s failed: %s' % (attempt + 1, num_attempts, url, e))
-                time.sleep(min(0.2 * (attempt + 1), 2.0))
-            finally:
-                if not complete and os.path.exists(tmp):
-                    os.remove(tmp)
+            with pending_file(folder) as pending:
+                try:
+                    url, name = _stream_once(session, url, pending.file, verbose, timeout)
+                    pending.file.close()
+                    _verify_file(pending.path, expected_sha256, expected_size)
+                    if validate is not None:
+                        try:
+                            validate(pending.path)
+                        except Exception as e:  # the validator names what is wrong; the file is incomplete or not it
+                            raise DownloadError('the downloaded file is not complete or not the expected kind: %s' % e)
+                except _FollowLink as follow:
+                    url = follow.url
+                    last_error = follow
+                    continue
+                except DownloadRefused:
+                    raise
+                except (requests.RequestException, DownloadError, OSError) as e:
+                    if isinstance(e, requests.ConnectionError) and _unreachable(e):
+                        raise HostUnreachable('cannot connect to %s (%s)' % (urllib.parse.urlparse(url).netloc,
+                                                                             _short_reason(e))) from e
+                    last_error = e
+                    if verbose:
+                        print('Download attempt %d/%d of %s failed: %s' % (attempt + 1, num_attempts, url, e))
+                    time.sleep(min(0.2 * (attempt + 1), 2.0))
+                    continue
+                yield pending, name
+                return
     raise DownloadError('could not download %s after %d attempts: %s' % (url, num_attempts, last_error))
 
 

@@ -4,11 +4,12 @@ import os
 import numpy as np
 
 import precision_recall
-import utils
-from datasets.feature_files import load_features, save_feature_sets
 from datasets.image_folder import ImageFolder
-from experiments import extra_metrics, stylegan_realism
-from experiments.real_features import CachedImageFeatures
+from dnnlib.output_files import atomic_output
+from experiments import stylegan_realism
+from features.files import load_features, save_feature_sets
+from features.store import CachedImageFeatures
+from metrics import extras
 
 
 def check_counts(num_real, num_fake, cfg):
@@ -19,13 +20,17 @@ def check_counts(num_real, num_fake, cfg):
                              % (flag, k, k, num_real, num_fake))
 
 
+def run(ctx):
+    """The evaluation of a given generated set by run_metric.py -> results entry."""
+    return evaluate_fake_set(ctx.cfg, ctx.reals(), ctx.feature_net)
+
+
 def evaluate_fake_set(cfg, reals, feature_net):
     """Evaluate cfg.fake_dir (images) or cfg.fake_features (array file) against `reals`.
 
-    cfg: EasyDict with num_images (None = all reals), fake_dir / fake_features, nhood_sizes, num_gpus, dtype,
-        progress, bootstrap, extra_k, ms_ssim, ms_ssim_filter_size, save_features, realism_score,
-        show_n_images, minibatch_size, feature_cache_dir (None = no cache), save_path, conventions,
-        port_results (None or path).
+    cfg: EasyDict with num_images (None = all reals), fake_dir / fake_features, nhood_sizes, convention,
+        options, bootstrap, extra_k, ms_ssim, ms_ssim_filter_size, save_features, realism_score,
+        show_n_images, feature_cache_dir (None = no cache), save_path, conventions, port_results (None or path).
     reals: FeatureArray or CachedImageFeatures. feature_net: callable -> the feature network.
     Returns the results dict written under 'evaluation' in results.json.
     """
@@ -36,8 +41,8 @@ def evaluate_fake_set(cfg, reals, feature_net):
                          % (num_real, reals.num_images, reals.num_images))
     # Everything knowable before the features are computed is checked first.
     if cfg.fake_features:
-        fakes, evl = None, load_features(cfg.fake_features, 'fake')
-        num_fake = len(evl)
+        fakes, fake = None, load_features(cfg.fake_features, 'fake')
+        num_fake = len(fake)
     else:
         fakes = ImageFolder(cfg.fake_dir)
         num_fake = fakes.num_images
@@ -46,43 +51,39 @@ def evaluate_fake_set(cfg, reals, feature_net):
     if cfg.num_images:
         num_fake = min(num_fake, cfg.num_images)
     check_counts(num_real, num_fake, cfg)
-    ref = reals.window(0, num_real)
+    real = reals.window(0, num_real)
     if fakes is not None:
-        store = CachedImageFeatures(fakes, feature_net(), cfg.minibatch_size, cfg.num_gpus, cfg.feature_cache_dir,
-                                    cfg.progress, desc='generated features')
-        evl = store.window(0, fakes.num_images)
-    evl = evl[:num_fake]
-    state = precision_recall.knn_precision_recall_details(ref, evl, nhood_sizes=cfg.nhood_sizes,
-                                                          num_gpus=cfg.num_gpus, dtype=cfg.dtype,
-                                                          progress=cfg.progress)
-    out = {'num_real': len(ref), 'num_fake': len(evl), 'nhood_sizes': list(cfg.nhood_sizes),
+        store = CachedImageFeatures(fakes, feature_net(), cfg.options, cfg.feature_cache_dir, desc='generated features')
+        fake = store.window(0, fakes.num_images)
+    fake = fake[:num_fake]
+    state = precision_recall.knn_precision_recall_details(real, fake, cfg.nhood_sizes, cfg.convention.dtype, cfg.options)
+    out = {'num_real': len(real), 'num_fake': len(fake), 'nhood_sizes': list(cfg.nhood_sizes),
            'precision': state['precision'].tolist(), 'recall': state['recall'].tolist()}
     for k, p, r in zip(cfg.nhood_sizes, state['precision'], state['recall']):
         print('k=%d  Precision: %0.3f  Recall: %0.3f' % (k, p, r))
     if cfg.conventions:
         from experiments.conventions_report import run_conventions_report
-        out['conventions'] = run_conventions_report(cfg, ref, evl)
+        out['conventions'] = run_conventions_report(cfg, real, fake)
     if cfg.bootstrap:
-        out['bootstrap'] = extra_metrics.official_bootstrap(state, cfg.bootstrap, cfg.nhood_sizes)
-        print('\n'.join(extra_metrics.describe_bootstrap(out['bootstrap'])))
+        out['bootstrap'] = extras.official_bootstrap(state, cfg.bootstrap, cfg.nhood_sizes)
+        print('\n'.join(extras.describe_bootstrap(out['bootstrap'])))
     if cfg.extra_k:
-        out['extras'] = extra_metrics.manifold_extras(ref, evl, cfg.extra_k, cfg.bootstrap, cfg.num_gpus,
-                                                      cfg.progress)
-        print('\n'.join(extra_metrics.describe(out['extras'])))
+        out['extras'] = extras.manifold_extras(real, fake, cfg.extra_k, cfg.bootstrap, cfg.options)
+        print('\n'.join(extras.describe(out['extras'])))
     if cfg.ms_ssim:
         from metrics.ms_ssim import ms_ssim_diversity
         images = np.stack([image.transpose(1, 2, 0) for image in fakes.iterate()])
         out['ms_ssim'] = ms_ssim_diversity(images, filter_size=cfg.ms_ssim_filter_size)
         print('MS-SSIM diversity: %.4f' % out['ms_ssim']['mean'])
     if cfg.save_features:
-        save_feature_sets(os.path.join(cfg.save_path, 'features', 'evaluation.npz'), real=ref, fake=evl)
+        save_feature_sets(os.path.join(cfg.save_path, 'features', 'evaluation.npz'), real=real, fake=fake)
     if cfg.realism_score:
-        scores = stylegan_realism.realism_scores(ref, evl, cfg.num_gpus, cfg.dtype, cfg.progress)
+        scores = stylegan_realism.realism_scores(real, fake, cfg.convention.dtype, cfg.options)
         count = min(cfg.show_n_images, len(scores))
         highest, lowest = stylegan_realism.extremes(scores, count)
         out['realism'] = {'scores_highest': scores[highest].tolist(), 'scores_lowest': scores[lowest].tolist(),
                           'score_mean': float(scores.mean())}
-        with utils.atomic_output(os.path.join(cfg.save_path, 'realism_scores.npy'), 'wb') as f:
+        with atomic_output(os.path.join(cfg.save_path, 'realism_scores.npy'), 'wb') as f:
             np.save(f, scores)
         if fakes is not None:
             result_dir = os.path.join(cfg.save_path, 'realism')

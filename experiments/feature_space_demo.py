@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 import precision_recall
-import utils
+from experiments.reporting import save_truncation_txt
 
 LATENT_DIM = 16
 FEATURE_DIM = 64
@@ -53,6 +53,6 @@ def run(save_path, num_samples=5000, truncations=(1.0, 0.7, 0.3), random_seed=12
         print('Recall: %0.3f' % state['recall'][0])
         print('Iteration time: %gs\n' % (time.time() - start))
     out = os.path.join(save_path, 'stylegan_truncation.txt')
-    utils.save_truncation_txt(out, rows)
+    save_truncation_txt(out, rows)
     print('Saved %s' % out)
     return rows

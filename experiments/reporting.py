@@ -4,7 +4,7 @@ import io
 import numpy as np
 import PIL.Image
 
-from utils import atomic_output
+from dnnlib.output_files import atomic_output
 
 
 def save_png(path, image_chw):
@@ -120,3 +120,10 @@ def summary_table(rows, intervals=None, reference=None):
             line += '   %s' % ('%.3f / %.3f' % ref if ref else '-')
         lines.append(line.rstrip())
     return '\n'.join(lines)
+
+
+def save_truncation_txt(path, rows):
+    """Write the official `stylegan_truncation.txt`: header 'truncation_psi,precision,recall', float32 rows, %.18e."""
+    table = np.asarray(rows, dtype=np.float32).reshape(-1, 3)
+    with atomic_output(path) as f:
+        np.savetxt(f, table, header='truncation_psi,precision,recall', delimiter=',', comments='')

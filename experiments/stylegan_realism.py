@@ -4,14 +4,19 @@ import os
 import numpy as np
 
 import precision_recall
-from experiments.feature_extraction import generate_images, generated_features
 from experiments.reporting import save_png, save_realism_grid
+from features.extraction import generate_images, generated_features
+from metrics.options import DEFAULT
 
 
-def realism_scores(real_features, fake_features, num_gpus=1, dtype='float32', progress=True):
-    """Realism [M] float32 of fake features against real features, official settings (k=3, clamp 50%)."""
-    block = precision_recall.DistanceBlock(real_features.shape[1], num_gpus, dtype)
-    manifold = precision_recall.ManifoldEstimator(block, real_features, clamp_to_percentile=50, progress=progress)
+def realism_scores(real_features, fake_features, dtype='float32', options=DEFAULT):
+    """Realism [M] float32 of fake features against real features, official settings (k=3, clamp 50%).
+
+    Block sizes are the official ManifoldEstimator defaults; options gives devices and progress.
+    """
+    block = precision_recall.DistanceBlock(real_features.shape[1], options.num_gpus, dtype)
+    manifold = precision_recall.ManifoldEstimator(block, real_features, clamp_to_percentile=50,
+                                                  progress=options.progress)
     _, scores = manifold.evaluate(fake_features, return_realism=True)
     return scores
 
@@ -35,6 +40,11 @@ def save_extremes(result_dir, scores, highest, lowest, image_of):
                              scores[highest], scores[lowest])
 
 
+def run(ctx, real_stream):
+    """The realism experiment of run_metric.py (images under stylegan_realism/) -> results entry."""
+    return run_stylegan_realism(ctx.cfg, real_stream, ctx.generator(), ctx.feature_net())
+
+
 def run_stylegan_realism(config, real_stream, Gs, feature_net):
     """The official compute_stylegan_realism; returns a summary dict."""
     print('Running StyleGAN realism...')
@@ -42,8 +52,8 @@ def run_stylegan_realism(config, real_stream, Gs, feature_net):
     real_start, real_features = real_stream.take(config.num_images)
     print('Generating images...')
     fake_features, latents = generated_features(Gs, feature_net, rnd, config.num_gen_images, config.truncation,
-                                                config.minibatch_size, config.num_gpus, progress=config.progress)
-    scores = realism_scores(real_features, fake_features, config.num_gpus, config.dtype, config.progress)
+                                                config.options)
+    scores = realism_scores(real_features, fake_features, config.convention.dtype, config.options)
     highest, lowest = extremes(scores, config.show_n_images)
     result_dir = os.path.join(config.save_path, 'stylegan_realism', 'truncation%0.2f' % config.truncation)
     print('Saving %i low and high quality samples...' % len(highest))

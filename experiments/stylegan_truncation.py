@@ -1,20 +1,45 @@
 """Truncation sweep (paper Fig. 4): precision and recall of StyleGAN for psi in 1.0, 0.7, 0.3."""
+import os
 import time
 
 import numpy as np
 
 import precision_recall
-from experiments import extra_metrics
-from experiments.feature_extraction import generated_features
+from experiments import reporting
+from features.extraction import generated_features
+from features.files import save_feature_sets
+from metrics import extras
+
+
+def run(ctx, real_stream):
+    """The sweep of run_metric.py: table, official text file, plot, features (--save_features); -> results entry.
+
+    ctx: RunContext; real_stream: RealStream shared with the realism experiment (official order).
+    """
+    cfg = ctx.cfg
+    keep = None
+    if cfg.save_features:
+        def keep(psi, real, fake):
+            save_feature_sets(os.path.join(cfg.save_path, 'features', 'truncation_%0.2f.npz' % psi), real=real, fake=fake)
+    rows, details = run_truncation_sweep(cfg, real_stream, ctx.generator(), ctx.feature_net(), keep)
+    reporting.save_truncation_txt(os.path.join(cfg.save_path, 'stylegan_truncation.txt'), rows)
+    # The table and plot show the first k (as the official text file); results.json has every k.
+    intervals = [d['bootstrap']['k=%d' % cfg.nhood_sizes[0]] for d in details] if cfg.bootstrap else None
+    reporting.save_truncation_plot(os.path.join(cfg.save_path, 'truncation_sweep.png'), rows, intervals)
+    official_setting = (cfg.data_dir and not cfg.network and not cfg.feature_network and cfg.num_images == 50000
+                        and cfg.nhood_sizes == [3] and cfg.convention.name == 'official'
+                        and cfg.convention.dtype == 'float32')
+    print(reporting.summary_table(rows, intervals, reporting.OFFICIAL_REFERENCE if official_setting else None))
+    return details
 
 
 def run_truncation_sweep(config, real_stream, Gs, feature_net, save_features=None):
     """Rows [psi, precision, recall] (float32) as the official compute_stylegan_truncation, plus details.
 
-    config: num_images, minibatch_size, truncations, num_gpus, random_seed, nhood_sizes, dtype, progress,
-        bootstrap (resamples, 0 = none), extra_k (k of density/coverage/symmetric metrics, 0 = none).
+    config: num_images, truncations, random_seed, nhood_sizes, convention, options, bootstrap (resamples,
+        0 = none), extra_k (k of density/coverage/symmetric metrics, 0 = none).
     real_stream: RealStream; each psi takes the next num_images real features.
-    save_features: None or callable(psi, ref, eval) to keep the features used.
+    save_features: None or callable(psi, real, fake) to keep the features used.
     """
     print('Running StyleGAN truncation sweep...')
     rnd = np.random.RandomState(config.random_seed)  # one stream for all psi, as the official code
@@ -22,27 +47,25 @@ def run_truncation_sweep(config, real_stream, Gs, feature_net, save_features=Non
     for psi in config.truncations:
         print('Truncation %g' % psi)
         start = time.time()
-        real_start, ref_features = real_stream.take(config.num_images)
-        eval_features, _ = generated_features(Gs, feature_net, rnd, config.num_images, psi, config.minibatch_size,
-                                              config.num_gpus, progress=config.progress)
-        state = precision_recall.knn_precision_recall_details(
-            ref_features, eval_features, nhood_sizes=config.nhood_sizes, num_gpus=config.num_gpus,
-            dtype=config.dtype, progress=config.progress)
+        real_start, real_features = real_stream.take(config.num_images)
+        fake_features, _ = generated_features(Gs, feature_net, rnd, config.num_images, psi, config.options)
+        state = precision_recall.knn_precision_recall_details(real_features, fake_features, config.nhood_sizes,
+                                                              config.convention.dtype, config.options)
         rows.append([psi, state['precision'][0], state['recall'][0]])
         row = {'truncation_psi': psi, 'precision': state['precision'].tolist(), 'recall': state['recall'].tolist(),
                'nhood_sizes': list(config.nhood_sizes), 'real_window_start': int(real_start),
                'num_images': config.num_images}
         if config.bootstrap:
-            row['bootstrap'] = extra_metrics.official_bootstrap(state, config.bootstrap, config.nhood_sizes)
-            print('\n'.join(extra_metrics.describe_bootstrap(row['bootstrap'])))
+            row['bootstrap'] = extras.official_bootstrap(state, config.bootstrap, config.nhood_sizes)
+            print('\n'.join(extras.describe_bootstrap(row['bootstrap'])))
         if config.extra_k:
-            row['extras'] = extra_metrics.manifold_extras(ref_features, eval_features, config.extra_k,
-                                                          config.bootstrap, config.num_gpus, config.progress)
-            print('\n'.join(extra_metrics.describe(row['extras'])))
+            row['extras'] = extras.manifold_extras(real_features, fake_features, config.extra_k, config.bootstrap,
+                                                   config.options)
+            print('\n'.join(extras.describe(row['extras'])))
         row['seconds'] = time.time() - start
         details.append(row)
         if save_features is not None:
-            save_features(psi, ref_features, eval_features)
+            save_features(psi, real_features, fake_features)
         print('Precision: %0.3f' % state['precision'][0])
         print('Recall: %0.3f' % state['recall'][0])
         print('Iteration time: %gs\n' % row['seconds'])

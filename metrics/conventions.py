@@ -7,82 +7,60 @@ on the same features and counts, per direction, the decisions that differ from t
 rule, the decisions that lie within float16 rounding of their sphere boundary (the most a float16
 port can flip) and those decided by an exact tie (what `<` versus `<=` changes).
 
-Directions: precision decides each fake (eval) sample against the real spheres; recall decides
-each real (ref) sample against the fake spheres.
+Directions: precision decides each fake sample against the real spheres; recall decides each real
+sample against the fake spheres. (The port's per-sample file uses the official names: precision_pred
+for the fakes, recall_pred for the reals.)
 """
-import collections
+import json
 
 import numpy as np
 
-from metrics.feature_checks import as_feature_matrix, as_nhood_sizes
-from metrics.manifold_stats import manifold_statistics
+from metrics.convention import CONVENTIONS, REPORTED
+from metrics.manifold_stats import checked_sets, statistics_of_checked
+from metrics.options import DEFAULT
 
-Convention = collections.namedtuple('Convention', 'name rule dtype metric round_inputs used_by')
-
-CONVENTIONS = [
-    Convention('official', '<=', 'float32', 'squared', False,
-               'kynkaat official TF (since 2021-10-25); torch-fidelity prc'),
-    Convention('official_fp16', '<=', 'float16', 'squared', False,
-               'kynkaat official TF before 2021-10-25 (float16 inputs, distances and radii)'),
-    Convention('strict', '<', 'float32', 'squared', False, 'prdc, dgm-eval, emergent-asymmetry ManifoldMetric'),
-    Convention('euclidean_fp16', '<=', 'float32', 'euclidean_fp16', True,
-               'stylegan2-ada-pytorch compute_pr, mmagic, ADM family (emulated: float16 features, Euclidean '
-               'distances and radii rounded to float16)'),
-]
+MARGIN_FIELDS = ('inside', 'gap', 'band')  # the official row also measures how close each decision was
 
 
-def _decisions(real, fake, ks, convention, num_gpus, progress, margins=False):
-    if convention.round_inputs:
-        real, fake = (x.astype(np.float16).astype(np.float32) for x in (real, fake))
-    return manifold_statistics(real, fake, ks, strict=convention.rule == '<', dtype=convention.dtype,
-                               num_gpus=num_gpus, progress=progress, metric=convention.metric, margins=margins)
-
-
-def conventions_report(real_features, fake_features, nhood_sizes=(3,), num_gpus=1, progress=False, port=None):
-    """Every convention on the same features.
+def conventions_report(real_features, fake_features, nhood_sizes=(3,), options=DEFAULT, port=None):
+    """Every reported convention (metrics.convention.REPORTED) on the same features.
 
     Args:
         real_features [N, d], fake_features [M, d]: float arrays (reals define recall's samples).
         port: None, or a dict from `read_port_results` (the user's own port's numbers to place).
     Returns a dict: 'nhood_sizes', 'num_real', 'num_fake', 'conventions' (name -> {'rule', 'dtype',
-    'metric', 'used_by', 'precision' [K], 'recall' [K], 'eval_flips' [K], 'ref_flips' [K]} with flips
-    counted against 'official'), 'boundary' ({'eval'/'ref': {'within_fp16' [K], 'exact_ties' [K]}}),
-    the per-sample official decisions ('official_eval' bool [M, K], 'official_ref' bool [N, K]), and
+    'distance', 'used_by', 'precision' [K], 'recall' [K], 'fake_flips' [K], 'real_flips' [K]} with flips
+    counted against 'official'), 'boundary' ({'fake'/'real': {'within_fp16' [K], 'exact_ties' [K]}}),
+    the per-sample official decisions ('official_fake' bool [M, K], 'official_real' bool [N, K]), and
     'port' when given.
     """
-    real = as_feature_matrix(real_features, 'real_features')
-    fake = as_feature_matrix(fake_features, 'fake_features', real.shape[1])
-    ks = as_nhood_sizes(list(nhood_sizes), real.shape[0], 'real_features')
-    as_nhood_sizes(ks, fake.shape[0], 'fake_features')
+    real, fake, ks = checked_sets(real_features, fake_features, list(nhood_sizes), CONVENTIONS['official'])
     per_sample = {}
     report = {'nhood_sizes': ks, 'num_real': len(real), 'num_fake': len(fake), 'conventions': {}}
-    for convention in CONVENTIONS:
+    for name in REPORTED:
+        convention = CONVENTIONS[name]
+        row = {'rule': convention.rule, 'dtype': convention.dtype, 'distance': convention.distance,
+               'used_by': convention.used_by}
         try:
-            stats = _decisions(real, fake, ks, convention, num_gpus, progress, margins=convention.name == 'official')
+            stats = statistics_of_checked(real, fake, ks, convention, options,
+                                          MARGIN_FIELDS if name == 'official' else ('inside',))
         except ValueError as e:
-            if convention.name == 'official':
+            if name == 'official':
                 raise
             # e.g. float16 arithmetic that would overflow on these features: that port cannot evaluate them either
-            report['conventions'][convention.name] = {'rule': convention.rule, 'dtype': convention.dtype,
-                                                      'metric': convention.metric, 'used_by': convention.used_by,
-                                                      'error': str(e)}
+            report['conventions'][name] = dict(row, error=str(e))
             continue
-        per_sample[convention.name] = (stats['fake_in_real'], stats['real_in_fake'])
-        if convention.name == 'official':
+        per_sample[name] = (stats['fake_in_real'], stats['real_in_fake'])
+        if name == 'official':
             report['boundary'] = {
-                'eval': {'within_fp16': (np.abs(stats['fake_band']) <= 1).sum(axis=0).tolist(),
-                         'exact_ties': (stats['fake_gap'] == 0).sum(axis=0).tolist()},
-                'ref': {'within_fp16': (np.abs(stats['real_band']) <= 1).sum(axis=0).tolist(),
-                        'exact_ties': (stats['real_gap'] == 0).sum(axis=0).tolist()}}
-        official_eval, official_ref = per_sample['official']
-        report['conventions'][convention.name] = {
-            'rule': convention.rule, 'dtype': convention.dtype, 'metric': convention.metric,
-            'used_by': convention.used_by,
-            'precision': stats['fake_in_real'].mean(axis=0).tolist(),
-            'recall': stats['real_in_fake'].mean(axis=0).tolist(),
-            'eval_flips': (stats['fake_in_real'] != official_eval).sum(axis=0).tolist(),
-            'ref_flips': (stats['real_in_fake'] != official_ref).sum(axis=0).tolist()}
-    report['official_eval'], report['official_ref'] = per_sample['official']
+                side: {'within_fp16': (np.abs(stats[side + '_band']) <= 1).sum(axis=0).tolist(),
+                       'exact_ties': (stats[side + '_gap'] == 0).sum(axis=0).tolist()} for side in ('fake', 'real')}
+        official_fake, official_real = per_sample['official']
+        report['conventions'][name] = dict(
+            row, precision=stats['fake_in_real'].mean(axis=0).tolist(), recall=stats['real_in_fake'].mean(axis=0).tolist(),
+            fake_flips=(stats['fake_in_real'] != official_fake).sum(axis=0).tolist(),
+            real_flips=(stats['real_in_fake'] != official_real).sum(axis=0).tolist())
+    report['official_fake'], report['official_real'] = per_sample['official']
     if port is not None:
         report['port'] = place_port(port, report, per_sample)
     return report
@@ -91,10 +69,9 @@ def conventions_report(real_features, fake_features, nhood_sizes=(3,), num_gpus=
 def read_port_results(path):
     """A port's results: JSON {'precision': p or [p], 'recall': r or [r]} or .npz with per-sample 0/1 arrays.
 
-    The .npz holds 'precision_pred' [M] or [M, K] (fake/eval samples) and/or 'recall_pred' [N] or
-    [N, K] (real/ref samples), in the order of the features given to the report.
+    The .npz holds 'precision_pred' [M] or [M, K] (fake samples) and/or 'recall_pred' [N] or
+    [N, K] (real samples), in the order of the features given to the report.
     """
-    import json
     if path.endswith('.npz'):
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: np.asarray(data[k]) for k in ('precision_pred', 'recall_pred') if k in data.files}
@@ -154,7 +131,7 @@ def place_port(port, report, per_sample, max_listed=20):
                 k = min(port[key].shape[1], per_sample[name][index].shape[1])
                 rows = np.nonzero((port[key][:, :k] != per_sample[name][index][:, :k]).any(axis=1))[0]
                 total += len(rows)
-                listed['eval' if index == 0 else 'ref'] = rows[:max_listed].tolist()
+                listed['fake' if index == 0 else 'real'] = rows[:max_listed].tolist()
             out['distance'][name] = total
             disagree[name] = listed
         out['disagreeing_samples'] = disagree
@@ -166,24 +143,24 @@ def format_report(report):
     """Printable text of conventions_report output."""
     lines = []
     header = '%-16s %-4s %-8s %-15s %10s %10s %11s %10s' % ('convention', 'rule', 'dtype', 'distance', 'precision',
-                                                             'recall', 'eval flips', 'ref flips')
+                                                             'recall', 'fake flips', 'real flips')
     for i, k in enumerate(report['nhood_sizes']):
         lines.append('k = %d  (%d real, %d fake samples; flips = decisions that differ from "official")'
                      % (k, report['num_real'], report['num_fake']))
         lines.append(header)
         for name, c in report['conventions'].items():
             if 'error' in c:
-                lines.append('%-16s %-4s %-8s %-15s not computable: %s' % (name, c['rule'], c['dtype'], c['metric'],
+                lines.append('%-16s %-4s %-8s %-15s not computable: %s' % (name, c['rule'], c['dtype'], c['distance'],
                                                                           c['error']))
                 continue
             lines.append('%-16s %-4s %-8s %-15s %10.4f %10.4f %11d %10d'
-                         % (name, c['rule'], c['dtype'], c['metric'], c['precision'][i], c['recall'][i],
-                            c['eval_flips'][i], c['ref_flips'][i]))
+                         % (name, c['rule'], c['dtype'], c['distance'], c['precision'][i], c['recall'][i],
+                            c['fake_flips'][i], c['real_flips'][i]))
         b = report['boundary']
         lines.append('decisions within float16 rounding of their sphere boundary (at most this many can flip in a '
-                     'float16 port): eval %d, ref %d' % (b['eval']['within_fp16'][i], b['ref']['within_fp16'][i]))
-        lines.append('decisions made by an exact tie d == r (what < instead of <= changes): eval %d, ref %d'
-                     % (b['eval']['exact_ties'][i], b['ref']['exact_ties'][i]))
+                     'float16 port): fake %d, real %d' % (b['fake']['within_fp16'][i], b['real']['within_fp16'][i]))
+        lines.append('decisions made by an exact tie d == r (what < instead of <= changes): fake %d, real %d'
+                     % (b['fake']['exact_ties'][i], b['real']['exact_ties'][i]))
         lines.append('')
     lines.append('who uses which convention:')
     lines += ['  %-16s %s' % (name, c['used_by']) for name, c in report['conventions'].items()]
@@ -209,4 +186,4 @@ def format_report(report):
 
 def report_for_json(report):
     """conventions_report output without the per-sample arrays (for results.json)."""
-    return {k: v for k, v in report.items() if k not in ('official_eval', 'official_ref')}
+    return {k: v for k, v in report.items() if k not in ('official_fake', 'official_real')}

@@ -16,14 +16,9 @@ import numpy as np
 import tensorflow as tf
 
 from dnnlib.tflib.tfutil import compute_devices, disable_tf32
+from metrics.convention import Convention
 
 disable_tf32()
-
-SUPPORTED_DTYPES = ('float32', 'float16', 'float64')
-# 'squared': the official squared distances. 'euclidean_fp16': their square roots rounded to float16, the
-# comparison quantity of the stylegan2-ada-pytorch / mmagic family (torch.cdist on float16 features); with
-# float16-rounded inputs this emulates that family (conventions report only).
-METRICS = ('squared', 'euclidean_fp16')
 
 
 def batch_pairwise_distances(U, V):
@@ -117,25 +112,27 @@ class DistanceBlock:
             official code, the split need not be even.
         dtype: 'float32' (current official), 'float16' (official before 2021-10-25) or
             'float64' (for comparisons with float64 tools such as prdc/sklearn).
-        metric: 'squared' (official) or 'euclidean_fp16' (see METRICS).
+        distance: 'squared' (official) or 'euclidean_fp16' (see metrics.convention.DISTANCES).
         exact_ties: distances as a pure function of the two vectors, so that a distance equal to a
             radius on paper is equal in the computation wherever it is computed (prdc and
             ManifoldMetric semantics): the symmetric order (|u|^2 + |v|^2) - 2 u.v, and exactly 0
             between identical vectors (rows carry content ids). False keeps the official order.
     """
 
-    def __init__(self, num_features, num_gpus=1, dtype='float32', metric='squared', exact_ties=False):
-        if dtype not in SUPPORTED_DTYPES:
-            raise ValueError('dtype must be one of %s, got %r' % (SUPPORTED_DTYPES, dtype))
-        if metric not in METRICS or (metric != 'squared' and dtype != 'float32'):
-            raise ValueError('metric must be one of %s (euclidean_fp16 with dtype float32), got %r' % (METRICS, metric))
-        self.metric = metric
+    def __init__(self, num_features, num_gpus=1, dtype='float32', distance='squared', exact_ties=False):
+        Convention('block', dtype=dtype, distance=distance, exact_ties=exact_ties)  # validates the three
+        self.distance = distance
         self.exact_ties = bool(exact_ties)
         self.num_features = int(num_features)
         self.num_gpus = int(num_gpus)
         self.dtype = dtype
         self.tf_dtype = tf.as_dtype(dtype)
         self.devices = compute_devices(self.num_gpus)
+
+    @classmethod
+    def for_convention(cls, convention, num_features, num_gpus=1):
+        """The block that computes distances as `convention` (a metrics.convention.Convention) says."""
+        return cls(num_features, num_gpus, convention.dtype, convention.distance, convention.exact_ties)
 
     def distances(self, U, norm_u, V, norm_v):
         """Tensor [n, m] of squared distances from operands in the block dtype; traceable.
@@ -171,7 +168,7 @@ class DistanceBlock:
                 if self.dtype == 'float16':
                     finite.append(tf.reduce_all(tf.math.is_finite(raw)))
                 clamped = tf.maximum(raw, tf.constant(0, raw.dtype))
-                if self.metric == 'euclidean_fp16':
+                if self.distance == 'euclidean_fp16':
                     clamped = tf.cast(tf.cast(tf.sqrt(clamped), tf.float16), raw.dtype)
                 parts.append(clamped)
         with tf.device(self.devices[0]):

@@ -13,12 +13,14 @@ radii from the k-th nearest other sample, default k = 5:
     density        = (1 / (k M)) sum_j sum_i [ d(x_i, y_j) < r_i ]
 """
 from metrics.manifold_stats import evaluate_at_k
+from metrics.options import DEFAULT
 
 
-def compute_symmetric_precision_recall(real_features, fake_features, k=5, tie='<', dtype='float32', num_gpus=1,
-                                       progress=False, return_per_sample=False):
-    """Dict of the seven metrics above (floats) for fake [M, d] vs real [N, d] features."""
-    return evaluate_at_k(symmetric_from_statistics, real_features, fake_features, k, tie, dtype, num_gpus, progress,
+def compute_symmetric_precision_recall(real_features, fake_features, k=5, convention='prdc', options=DEFAULT,
+                                       return_per_sample=False):
+    """Dict of the seven metrics above (floats) for fake [M, d] vs real [N, d] features (convention 'prdc':
+    strict '<' with exact ties, as ManifoldMetric)."""
+    return evaluate_at_k(symmetric_from_statistics, real_features, fake_features, k, convention, options,
                          return_per_sample)
 
 

@@ -131,7 +131,7 @@ def check_covariance(sigma, what='statistics', rel_tol=1e-6):
 
 def save_statistics(path, mu, sigma):
     """Write TTUR-style statistics (np.savez_compressed, keys mu and sigma), atomically."""
-    from utils import atomic_output
+    from dnnlib.output_files import atomic_output
     with atomic_output(path, 'wb') as f:
         np.savez_compressed(f, mu=mu, sigma=sigma)
 
@@ -191,8 +191,8 @@ def main(argv=None):
     parser.add_argument('--kid_subsets', type=positive_int, default=100)
     args = parser.parse_args(argv)
     apply_gpu_choice(args)
-    import utils
-    utils.quiet_tensorflow()
+    from dnnlib.tf_logging import quiet_tensorflow
+    quiet_tensorflow()
     net = {}
 
     def inception():

@@ -23,11 +23,11 @@ from tqdm.auto import tqdm
 
 from datasets.batching import equal_shape_batches
 from dnnlib import util
+from dnnlib.output_files import atomic_output
 
 INCEPTION_URL = 'https://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz'
 GRAPH_MEMBER = 'classify_image_graph_def.pb'
-DEFAULT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '_cache', 'inception')
-# (= utils.DEFAULT_CACHE_DIR/inception; computed here so that the IS/FID scripts need not import utils first)
+DEFAULT_DIR = os.path.join(util.CACHE_DIR, 'inception')
 
 # Nodes the metrics depend on, with the op type the official graph has there.
 REQUIRED_NODES = {
@@ -62,10 +62,8 @@ def graph_path(model_dir=DEFAULT_DIR, url=INCEPTION_URL):
         if member is None or not member.isfile():
             raise InceptionGraphError('%s has no %s' % (url, GRAPH_MEMBER))
         data = archive.extractfile(member).read()
-    tmp = path + '.tmp%d' % os.getpid()
-    with open(tmp, 'wb') as out:
+    with atomic_output(path, 'wb') as out:
         out.write(data)
-    os.replace(tmp, path)
     return path
 
 

@@ -79,8 +79,8 @@ def main(argv=None):
     add_inception_options(parser, batch_size=100)
     args = parser.parse_args(argv)
     apply_gpu_choice(args)
-    import utils
-    utils.quiet_tensorflow()
+    from dnnlib.tf_logging import quiet_tensorflow
+    quiet_tensorflow()
     from metrics.image_inputs import folder_images
     from metrics.inception_graph import InceptionNet
     def body():

@@ -7,17 +7,22 @@ than one tile x column-batch block:
   row (the row itself counts as neighbour 0, exactly as the official
   `np.partition(..)[:, k]`). Each symmetric pair of tiles is computed once and
   used for both its rows and (transposed) its columns.
-* `cross_evaluate(Q, R)`: one pass over the Q x R distances that answers, per
-  query row, "inside some reference sphere?", realism and nearest reference, and,
-  when query radii are given, the same for every reference row against the query
-  spheres (so precision and recall share one matrix).
+* `membership_pass(a, b)`: one pass over the A x B distances that answers, for the rows
+  of both sets alike, "inside some sphere of the other set?" and the other per-row
+  statistics of `Side` (so precision and recall share one matrix). The pass does not
+  know which set is real: callers name the sides.
 
 k-th smallest values are kept as running sorted top-(k+1) lists merged per block
 (`tf.math.top_k`), instead of partitioning full rows.
 """
+import collections
+import hashlib
+
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
+
+from metrics.options import DEFAULT
 
 # float16 unit roundoff 2^-11 times 4: a comparison of squared distances whose two sides differ by less than
 # FP16_BAND * (|u|^2 + |v|^2) can come out either way once the terms of |u|^2 - 2 u.v + |v|^2 (or a square root)
@@ -34,93 +39,6 @@ def row_tile_size(row_batch_size):
 def _smallest_sorted(x, count):
     """The `count` smallest values of each row of x [n, m] (m >= count), ascending."""
     return -tf.math.top_k(-x, k=count, sorted=True).values
-
-
-class _BlockKernels:
-    """The per-block computations bound to one DistanceBlock configuration (device placement and dtype).
-
-    They run eagerly: a block is a handful of TensorFlow ops around one large matmul, so dispatching
-    them one by one costs microseconds, and there is nothing to trace -- no first-call tracing time
-    and no retracing for blocks of other sizes (measured: the first call at N = M = 5000 takes as long
-    as later ones, where tf.function tracing added ~0.4 s).
-    """
-
-    def __init__(self, block):
-        self.block = block
-
-    def self_block(self, Xi, Xj, best_rows, best_cols, col_offset):
-        return self._self_block(Xi, Xj, tf.convert_to_tensor(best_rows), tf.convert_to_tensor(best_cols),
-                                col_offset)
-
-    def cross_block(self, Q, R, ref_radii, query_radii, eps, realism, neighbors, strict, extras, margins=False):
-        return self._cross_block(Q, R, tf.convert_to_tensor(ref_radii),
-                                 None if query_radii is None else tf.convert_to_tensor(query_radii), eps,
-                                 bool(realism), bool(neighbors), bool(strict), bool(extras), bool(margins))
-
-    def _distances(self, U, V):
-        """(distances in the comparison dtype, all finite): float16 blocks are widened (exactly) to float32."""
-        D, ok = self.block.checked_distances(*U[:2], *V[:2], *((U[2], V[2]) if len(U) > 2 else ()))
-        return (tf.cast(D, tf.float32) if D.dtype == tf.float16 else D), ok
-
-    def _self_block(self, Xi, Xj, best_rows, best_cols, col_offset):
-        """Merge one self-distance block into the running top lists of its rows and, transposed, its columns.
-
-        Xi, Xj: (features, squared norms[, content ids]) of the block's rows and columns.
-        """
-        count = best_rows.shape[1]
-        D, ok = self._distances(Xi, Xj)
-        new_rows = _smallest_sorted(tf.concat([best_rows, D], axis=1), count)
-        D_cols = tf.transpose(D[:, col_offset:])
-        new_cols = _smallest_sorted(tf.concat([best_cols, D_cols], axis=1), count)
-        return new_rows, new_cols, ok
-
-    def _cross_block(self, Q, R, ref_radii, query_radii, eps, realism, neighbors, strict, extras, margins=False):
-        """Reductions of one query x reference block; query_radii None skips the reverse direction.
-
-        Q, R: (features, squared norms[, content ids]) of the block's query rows and reference columns.
-        strict: compare with '<' (prdc, ManifoldMetric) instead of the official '<='.
-        extras: also density counts, coverage of reference rows and complement precision.
-        margins: also per row min (D - r) (0 = decided by an exact tie) and min (D - r) / band, where
-            band = FP16_BAND * (|q|^2 + |r|^2) is the float16 rounding scale of that comparison.
-        """
-        D, ok = self._distances(Q, R)
-        inside = tf.less if strict else tf.less_equal
-        num_k = ref_radii.shape[1]
-        in_ref_spheres = [inside(D, ref_radii[None, :, k]) for k in range(num_k)]  # [t, c] each
-        out = {'query_in': tf.stack([tf.reduce_any(m, axis=1) for m in in_ref_spheres], axis=1), 'finite': ok}
-        if extras:
-            out['query_count'] = tf.stack([tf.reduce_sum(tf.cast(m, tf.int32), axis=1) for m in in_ref_spheres], 1)
-            out['ref_covered'] = tf.stack([tf.reduce_any(m, axis=0) for m in in_ref_spheres], axis=1)
-        if margins:
-            band = FP16_BAND * (tf.cast(Q[1], D.dtype)[:, None] + tf.cast(R[1], D.dtype)[None, :])
-            gaps = [D - ref_radii[None, :, k] for k in range(num_k)]
-            out['query_gap'] = tf.stack([tf.reduce_min(g, axis=1) for g in gaps], axis=1)
-            out['query_band'] = tf.stack([tf.reduce_min(g / band, axis=1) for g in gaps], axis=1)
-        if realism:
-            out['query_realism'] = tf.reduce_max(ref_radii[None, :, 0] / (D + eps), axis=1)
-        if neighbors:
-            out['query_nn'] = tf.argmin(D, axis=1, output_type=tf.int32)
-            out['query_nn_dist'] = tf.reduce_min(D, axis=1)
-        if query_radii is not None:
-            in_query_spheres = [inside(D, query_radii[:, k, None]) for k in range(query_radii.shape[1])]
-            out['ref_in'] = tf.stack([tf.reduce_any(m, axis=0) for m in in_query_spheres], axis=1)
-            if extras:
-                out['query_comp'] = tf.stack([tf.reduce_any(m, axis=1) for m in in_query_spheres], axis=1)
-            if margins:
-                gaps = [D - query_radii[:, k, None] for k in range(query_radii.shape[1])]
-                out['ref_gap'] = tf.stack([tf.reduce_min(g, axis=0) for g in gaps], axis=1)
-                out['ref_band'] = tf.stack([tf.reduce_min(g / band, axis=0) for g in gaps], axis=1)
-            if realism:
-                out['ref_realism'] = tf.reduce_max(query_radii[:, 0, None] / (D + eps), axis=0)
-            if neighbors:
-                out['ref_nn'] = tf.argmin(D, axis=0, output_type=tf.int32)
-                out['ref_nn_dist'] = tf.reduce_min(D, axis=0)
-        return out
-
-
-def _kernels(block):
-    """The block computations of `block` (eager: nothing is traced or cached)."""
-    return _BlockKernels(block)
 
 
 RESIDENT_BYTES_LIMIT = 8 << 30  # feature sets up to this size get a device copy; larger ones are streamed
@@ -162,7 +80,6 @@ def content_ids(*feature_sets):
     Rows are told apart by a 128-bit BLAKE2b digest of their bytes (a collision is not a practical
     concern), so no [n, d] copy of the data is kept.
     """
-    import hashlib
     table, out = {}, []
     for features in feature_sets:
         x = np.ascontiguousarray(features)
@@ -177,14 +94,14 @@ def _prepared(block, features):
     return features if isinstance(features, PreparedFeatures) else PreparedFeatures(block, features)
 
 
-def kth_nearest_radii(block, features, nhood_sizes, row_batch_size, col_batch_size, progress=False,
-                      desc='k-NN radii'):
+def kth_nearest_radii(block, features, nhood_sizes, options=DEFAULT, desc='k-NN radii'):
     """Squared k-NN radius of every row of `features` for each k in `nhood_sizes`.
 
     Args:
         block: DistanceBlock.
         features: float32 array [n, d], or PreparedFeatures made with `block`.
         nhood_sizes: list of ints, each 1 <= k < n.
+        options: Options (batch sizes, progress).
     Returns:
         np.ndarray [n, len(nhood_sizes)], float32 (float16 when the block is
         float16, like the pre-2021 official radii): column j holds the squared
@@ -193,17 +110,17 @@ def kth_nearest_radii(block, features, nhood_sizes, row_batch_size, col_batch_si
     features = _prepared(block, features)
     n = features.n
     count = max(nhood_sizes) + 1
-    tile = row_tile_size(row_batch_size)
-    col_batch_size = max(int(col_batch_size), 1)
+    tile = row_tile_size(options.row_batch_size)
+    col_batch_size = options.col_batch_size
     best = np.full([n, count], np.inf, dtype=compare_dtype(block))
-    kernels = _kernels(block)
     steps = [(i0, j0) for i0 in range(0, n, tile) for j0 in range(i0, n, col_batch_size)]
-    for i0, j0 in tqdm(steps, desc=desc, disable=not progress, leave=False):
+    for i0, j0 in tqdm(steps, desc=desc, disable=not options.progress, leave=False):
         i1 = min(i0 + tile, n)
         j1 = min(j0 + col_batch_size, n)
         col_offset = max(i1 - j0, 0)  # columns before this belong to the diagonal tile (already rows)
-        rows, cols, ok = kernels.self_block(features.rows(i0, i1), features.rows(j0, j1), best[i0:i1],
-                                            best[j0 + col_offset:j1], col_offset)
+        rows, cols, ok = _self_block(block, features.rows(i0, i1), features.rows(j0, j1),
+                                     tf.convert_to_tensor(best[i0:i1]), tf.convert_to_tensor(best[j0 + col_offset:j1]),
+                                     col_offset)
         _raise_unless_finite(block, ok)
         best[i0:i1] = rows.numpy()
         best[j0 + col_offset:j1] = cols.numpy()
@@ -224,98 +141,158 @@ def compare_dtype(block):
     return np.float64 if block.dtype == 'float64' else np.float32
 
 
-def cross_evaluate(block, query, ref, ref_radii, query_radii=None, eps=1e-5, realism=False,
-                   neighbors=False, row_batch_size=10000, col_batch_size=50000, progress=False,
-                   desc='manifold membership', strict=False, extras=False, margins=False):
-    """Test query rows against reference spheres (and, optionally, reference rows against query spheres).
+# The blocks run eagerly: a block is a handful of TensorFlow ops around one large matmul, so dispatching them
+# one by one costs microseconds, and there is nothing to trace (measured: tf.function tracing added ~0.4 s to
+# the first call at N = M = 5000 and nothing after).
+
+def _distances(block, U, V):
+    """(distances in the comparison dtype, all finite): float16 blocks are widened (exactly) to float32.
+
+    U, V: (features, squared norms[, content ids]) of the block's rows and columns.
+    """
+    D, ok = block.checked_distances(*U[:2], *V[:2], *((U[2], V[2]) if len(U) > 2 else ()))
+    return (tf.cast(D, tf.float32) if D.dtype == tf.float16 else D), ok
+
+
+def _self_block(block, Xi, Xj, best_rows, best_cols, col_offset):
+    """Merge one self-distance block into the running top lists of its rows and, transposed, its columns."""
+    count = best_rows.shape[1]
+    D, ok = _distances(block, Xi, Xj)
+    new_rows = _smallest_sorted(tf.concat([best_rows, D], axis=1), count)
+    D_cols = tf.transpose(D[:, col_offset:])
+    new_cols = _smallest_sorted(tf.concat([best_cols, D_cols], axis=1), count)
+    return new_rows, new_cols, ok
+
+
+Spheres = collections.namedtuple('Spheres', 'points radii')
+Spheres.__doc__ = """One set of a membership pass: points (PreparedFeatures [n, d]) and their squared k-NN radii
+[n, K] (None: the set's own spheres are not used; then the pass answers only the other set's questions)."""
+
+# Per-row statistics of one set against the other set ("the other") in a membership pass, K = number of k.
+SIDE_FIELDS = {
+    'inside': 'bool [n, K]: the row lies in some sphere of the other set (d <= r, or d < r for rule "<")',
+    'count': 'int64 [n, K]: how many spheres of the other set contain the row',
+    'holds': "bool [n, K]: the row's own sphere contains some row of the other set",
+    'realism': 'float [n]: max over the other set of r_j[first k] / (d + eps)',
+    'nn': 'int32 [n]: index of the nearest row of the other set (first index on ties)',
+    'nn_dist': 'float [n]: its squared distance',
+    'gap': 'float [n, K]: min over the other set of (d - r_j); <= 0 inside, == 0 decided by an exact tie',
+    'band': 'float [n, K]: the same in units of the float16 rounding scale FP16_BAND * (|u|^2 + |v|^2)',
+}
+Side = collections.namedtuple('Side', list(SIDE_FIELDS), defaults=[None] * len(SIDE_FIELDS))
+Side.__doc__ = 'Per-row statistics of one set of a membership pass; fields not asked for are None.\n' + \
+    '\n'.join('%s: %s' % item for item in SIDE_FIELDS.items())
+NEEDS_OWN_RADII = ('holds',)  # fields of side A that use A's radii (all others use the other set's)
+
+
+def membership_pass(block, a, b, convention, options=DEFAULT, fields=('inside',), eps=1e-5,
+                    desc='manifold membership'):
+    """Every row of A against the spheres of B and every row of B against the spheres of A, in one pass.
 
     Args:
-        block: DistanceBlock.
-        query, ref: float32 arrays [m, d], [n, d], or PreparedFeatures made with `block`.
-        ref_radii: [n, K] squared radii of the reference rows.
-        query_radii: None, or [m, K] squared radii of the query rows for the reverse test.
+        block: DistanceBlock (dtype, distance form and exact ties of the convention).
+        a, b: Spheres. With a.radii None only A's rows are tested (against B's spheres) and B's side is None.
+        convention: Convention; its rule ('<=' or '<') decides membership.
+        options: Options (row/column batch sizes, progress).
+        fields: which Side fields to compute (see SIDE_FIELDS); each is a few O(rows x cols) reductions beside
+            the O(rows x cols x d) distances, so only what a caller reads is computed.
         eps: added to the squared distance in the realism ratio (official 1e-5).
-        realism, neighbors: also compute realism scores / nearest-neighbour indices.
-        strict: sphere membership by d < r (prdc, ManifoldMetric) instead of d <= r (official).
-        extras: also 'query_count' int32 [m, K] (reference spheres containing each query: density),
-            'ref_covered' bool [n, K] (some query inside the reference sphere: coverage) and, with
-            query_radii, 'query_comp' bool [m, K] (some reference inside the query's sphere).
-        margins: also 'query_gap' [m, K] = min_j (d - ref_radii[j]) (<= 0: inside; == 0: decided by an
-            exact tie) and 'query_band' [m, K] = the same in units of the float16 rounding scale
-            FP16_BAND * (|q|^2 + |r_j|^2); with query_radii, 'ref_gap' and 'ref_band' [n, K].
+        desc: progress bar label.
     Returns:
-        dict with 'query_in' bool [m, K] (some ref j has d(q, r_j) <= ref_radii[j, k]),
-        'query_realism' [m] = max_j ref_radii[j, 0] / (d + eps), 'query_nn' int32 [m] and
-        'query_nn_dist' [m] (first index of the minimum and its squared distance); and 'ref_in' [n, K],
-        'ref_realism' [n], 'ref_nn', 'ref_nn_dist' [n] for the reverse direction when query_radii is
-        given. Realism/nn keys only when asked.
+        (Side of A, Side of B or None).
     """
-    query, ref = _prepared(block, query), _prepared(block, ref)
-    m, n = query.n, ref.n
+    unknown = set(fields) - set(SIDE_FIELDS)
+    if unknown:
+        raise ValueError('unknown fields %s; known: %s' % (sorted(unknown), list(SIDE_FIELDS)))
     dtype = compare_dtype(block)
-    ref_radii = np.asarray(ref_radii, dtype=dtype)
-    reverse = query_radii is not None
-    if reverse:
-        query_radii = np.asarray(query_radii, dtype=dtype)
-    num_k = ref_radii.shape[1]
-    tile = row_tile_size(row_batch_size)
-    col_batch_size = max(int(col_batch_size), 1)
-    kernels = _kernels(block)
+    radii_b = np.asarray(b.radii, dtype=dtype)
+    radii_a = None if a.radii is None else np.asarray(a.radii, dtype=dtype)
+    sides = [_SideAccumulator(a.points.n, radii_b.shape[1], fields, dtype, a.radii is None)]
+    if radii_a is not None:
+        sides.append(_SideAccumulator(b.points.n, radii_a.shape[1], fields, dtype, False))
+    tile = row_tile_size(options.row_batch_size)
+    inside = tf.less if convention.strict else tf.less_equal
     eps_t = tf.constant(eps, tf.as_dtype(dtype))
-
-    acc = {'query_in': np.zeros([m, num_k], bool)}
-    if extras:
-        acc['query_count'] = np.zeros([m, num_k], np.int64)
-        acc['ref_covered'] = np.zeros([n, num_k], bool)
-    if margins:
-        for side, size, count in [('query', m, num_k)] + ([('ref', n, query_radii.shape[1])] if reverse else []):
-            acc[side + '_gap'] = np.full([size, count], np.inf, dtype)
-            acc[side + '_band'] = np.full([size, count], np.inf, dtype)
-    sides = [('query', m)] + ([('ref', n)] if reverse else [])
-    for side, size in sides:
-        if reverse and side == 'ref':
-            acc['ref_in'] = np.zeros([n, query_radii.shape[1]], bool)
-            if extras:
-                acc['query_comp'] = np.zeros([m, query_radii.shape[1]], bool)
-        if realism:
-            acc[side + '_realism'] = np.full([size], -np.inf, dtype)
-        if neighbors:
-            acc[side + '_nn'] = np.zeros([size], np.int32)
-            acc[side + '_nn_dist'] = np.full([size], np.inf, dtype)
-
-    steps = [(i0, j0) for i0 in range(0, m, tile) for j0 in range(0, n, col_batch_size)]
-    for i0, j0 in tqdm(steps, desc=desc, disable=not progress, leave=False):
-        i1 = min(i0 + tile, m)
-        j1 = min(j0 + col_batch_size, n)
-        out = kernels.cross_block(query.rows(i0, i1), ref.rows(j0, j1), ref_radii[j0:j1],
-                                  query_radii[i0:i1] if reverse else None, eps_t, realism, neighbors,
-                                  bool(strict), bool(extras), bool(margins))
-        out = {key: value.numpy() for key, value in out.items()}
-        _raise_unless_finite(block, out.pop('finite'))
-        rows, cols = slice(i0, i1), slice(j0, j1)
-        _accumulate(acc, 'query', rows, out, j0, realism, neighbors)
-        if extras:
-            acc['query_count'][rows] += out['query_count']
-            acc['ref_covered'][cols] |= out['ref_covered']
-        if margins:
-            for key in ('query_gap', 'query_band'):
-                np.minimum(acc[key][rows], out[key], out=acc[key][rows])
-            if reverse:
-                for key in ('ref_gap', 'ref_band'):
-                    np.minimum(acc[key][cols], out[key], out=acc[key][cols])
-        if reverse:
-            _accumulate(acc, 'ref', cols, out, i0, realism, neighbors)
-            if extras:
-                acc['query_comp'][rows] |= out['query_comp']
-    return acc
+    steps = [(i0, j0) for i0 in range(0, a.points.n, tile) for j0 in range(0, b.points.n, options.col_batch_size)]
+    for i0, j0 in tqdm(steps, desc=desc, disable=not options.progress, leave=False):
+        i1 = min(i0 + tile, a.points.n)
+        j1 = min(j0 + options.col_batch_size, b.points.n)
+        rows_a, rows_b = a.points.rows(i0, i1), b.points.rows(j0, j1)
+        D, ok = _distances(block, rows_a, rows_b)
+        _raise_unless_finite(block, ok)
+        r_b = [tf.constant(radii_b[j0:j1, k])[None, :] for k in range(radii_b.shape[1])]  # [1, c] each
+        r_a = None if radii_a is None else [tf.constant(radii_a[i0:i1, k])[:, None] for k in range(radii_a.shape[1])]
+        in_b = [inside(D, r) for r in r_b]  # [t, c]: row of A inside sphere of B
+        in_a = None if r_a is None else [inside(D, r) for r in r_a]  # [t, c]: row of B inside sphere of A
+        band = None
+        if 'band' in fields:
+            band = FP16_BAND * (tf.cast(rows_a[1], D.dtype)[:, None] + tf.cast(rows_b[1], D.dtype)[None, :])
+        sides[0].add(slice(i0, i1), j0, _reduce(D, 1, in_b, in_a, r_b, eps_t, band, fields))
+        if len(sides) > 1:
+            sides[1].add(slice(j0, j1), i0, _reduce(D, 0, in_a, in_b, r_a, eps_t, band, fields))
+    return sides[0].result(), (sides[1].result() if len(sides) > 1 else None)
 
 
-def _accumulate(acc, side, rows, out, index_offset, realism, neighbors):
-    """Fold one block's reductions for `side` rows into the running results (first index wins ties)."""
-    acc[side + '_in'][rows] |= out[side + '_in']
-    if realism:
-        np.maximum(acc[side + '_realism'][rows], out[side + '_realism'], out=acc[side + '_realism'][rows])
-    if neighbors:
-        better = out[side + '_nn_dist'] < acc[side + '_nn_dist'][rows]
-        acc[side + '_nn_dist'][rows] = np.where(better, out[side + '_nn_dist'], acc[side + '_nn_dist'][rows])
-        acc[side + '_nn'][rows] = np.where(better, out[side + '_nn'] + index_offset, acc[side + '_nn'][rows])
+def _reduce(D, axis, in_other, in_own, other_radii, eps, band, fields):
+    """One block's reductions for the set along the other `axis` (1: rows of A; 0: columns, the rows of B).
+
+    in_other: per k, [t, c] masks "this set's row inside the other set's sphere"; in_own: per k, masks "the
+    other set's row inside this set's sphere" (None without this set's radii); other_radii: per k, the other
+    set's radii broadcastable against D.
+    """
+    out = {}
+    if 'inside' in fields:
+        out['inside'] = tf.stack([tf.reduce_any(m, axis=axis) for m in in_other], axis=1)
+    if 'count' in fields:
+        out['count'] = tf.stack([tf.reduce_sum(tf.cast(m, tf.int32), axis=axis) for m in in_other], axis=1)
+    if 'holds' in fields and in_own is not None:
+        out['holds'] = tf.stack([tf.reduce_any(m, axis=axis) for m in in_own], axis=1)
+    if 'gap' in fields or 'band' in fields:
+        gaps = [D - r for r in other_radii]
+        if 'gap' in fields:
+            out['gap'] = tf.stack([tf.reduce_min(g, axis=axis) for g in gaps], axis=1)
+        if 'band' in fields:
+            out['band'] = tf.stack([tf.reduce_min(g / band, axis=axis) for g in gaps], axis=1)
+    if 'realism' in fields:
+        out['realism'] = tf.reduce_max(other_radii[0] / (D + eps), axis=axis)
+    if 'nn' in fields or 'nn_dist' in fields:
+        out['nn'] = tf.argmin(D, axis=axis, output_type=tf.int32)
+        out['nn_dist'] = tf.reduce_min(D, axis=axis)
+    return {key: value.numpy() for key, value in out.items()}
+
+
+class _SideAccumulator:
+    """Running per-row results of one set over the blocks of a pass (first index wins nearest-neighbour ties)."""
+
+    def __init__(self, n, num_k, fields, dtype, no_own_radii):
+        self.values = {}
+        initial = {'inside': (np.zeros, [n, num_k], bool), 'count': (np.zeros, [n, num_k], np.int64),
+                   'holds': (np.zeros, [n, num_k], bool), 'realism': (np.full, [n], dtype, -np.inf),
+                   'nn': (np.zeros, [n], np.int32), 'nn_dist': (np.full, [n], dtype, np.inf),
+                   'gap': (np.full, [n, num_k], dtype, np.inf), 'band': (np.full, [n, num_k], dtype, np.inf)}
+        wanted = set(fields) | ({'nn', 'nn_dist'} if {'nn', 'nn_dist'} & set(fields) else set())
+        for name in SIDE_FIELDS:
+            if name in wanted and not (no_own_radii and name in NEEDS_OWN_RADII):
+                make, shape, dtype_, *fill = initial[name]
+                self.values[name] = make(shape, *fill, dtype=dtype_) if fill else make(shape, dtype=dtype_)
+        self.fields = fields
+
+    def add(self, rows, index_offset, block):
+        acc = self.values
+        for name in ('inside', 'holds'):
+            if name in block:
+                acc[name][rows] |= block[name]
+        if 'count' in block:
+            acc['count'][rows] += block['count']
+        for name in ('gap', 'band'):
+            if name in block:
+                np.minimum(acc[name][rows], block[name], out=acc[name][rows])
+        if 'realism' in block:
+            np.maximum(acc['realism'][rows], block['realism'], out=acc['realism'][rows])
+        if 'nn' in block:
+            better = block['nn_dist'] < acc['nn_dist'][rows]
+            acc['nn_dist'][rows] = np.where(better, block['nn_dist'], acc['nn_dist'][rows])
+            acc['nn'][rows] = np.where(better, block['nn'] + index_offset, acc['nn'][rows])
+
+    def result(self):
+        return Side(**{name: value for name, value in self.values.items() if name in self.fields})

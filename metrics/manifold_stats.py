@@ -1,73 +1,98 @@
-"""Per-sample k-NN manifold statistics of a generated set against a real set, in one blocked pass.
+"""The per-sample k-NN pipeline of every manifold metric: validate, radii of both sets, one membership pass.
 
-Every manifold metric of the project (official P&R, density/coverage, the symmetric
-metrics) is a mean of one of these per-sample arrays; they share the distance
-machinery of `precision_recall.py` (metrics.knn on metrics.distance_block).
+Official P&R (`precision_recall.py`), density/coverage, the symmetric metrics and the conventions
+report are this pipeline under a `Convention`, each reading some of the per-sample arrays. Inside
+`metrics/` the two sets are the real and the fake (generated) set; `precision_recall.py` maps
+them to the official ref/eval names.
 """
+import numpy as np
+
+from metrics import convention as conventions
 from metrics.distance_block import DistanceBlock
-from metrics.feature_checks import as_batch_size, as_feature_matrix, as_nhood_sizes, check_distance_range
-from metrics.knn import PreparedFeatures, content_ids, cross_evaluate, kth_nearest_radii
+from metrics.feature_checks import as_feature_matrix, as_nhood_sizes, check_distance_range
+from metrics.knn import PreparedFeatures, Spheres, content_ids, kth_nearest_radii, membership_pass
+from metrics.options import DEFAULT
+
+# Side field of the pass -> per-sample array name, for the fake rows (tested against the real spheres) and the
+# real rows (tested against the fake spheres).
+PER_SAMPLE_NAMES = {
+    'fake': {'inside': 'fake_in_real', 'count': 'fake_count', 'holds': 'fake_comp', 'realism': 'fake_realism',
+             'nn': 'fake_nn', 'nn_dist': 'fake_nn_dist', 'gap': 'fake_gap', 'band': 'fake_band'},
+    'real': {'inside': 'real_in_fake', 'count': 'real_count', 'holds': 'real_covered', 'realism': 'real_realism',
+             'nn': 'real_nn', 'nn_dist': 'real_nn_dist', 'gap': 'real_gap', 'band': 'real_band'},
+}
+SET_FIELDS = ('inside', 'count', 'holds')  # what density, coverage and the symmetric metrics read
 
 
-def manifold_statistics(real_features, fake_features, nhood_sizes, strict, dtype='float32', row_batch_size=10000,
-                        col_batch_size=50000, num_gpus=1, progress=False, metric='squared', margins=False,
-                        exact_ties=False):
+def manifold_statistics(real_features, fake_features, nhood_sizes, convention='official', options=DEFAULT,
+                        fields=SET_FIELDS, names=('real_features', 'fake_features')):
     """Per-sample statistics of fake [M, d] against real [N, d] features for each k.
 
     Args:
-        strict: membership by d < r (prdc, emergent-asymmetry code) or d <= r (official P&R).
-        dtype: 'float32', 'float16' or 'float64' distance arithmetic.
-        metric: 'squared' (official) or 'euclidean_fp16' (see metrics.distance_block.METRICS).
-        exact_ties: distances as a pure function of the two vectors (see DistanceBlock), so that ties
-            on paper are ties in the computation (prdc / ManifoldMetric semantics on duplicated data);
-            False keeps the official evaluation order.
-        margins: also the decision margins of metrics.knn.cross_evaluate ('fake_gap', 'fake_band',
-            'real_gap', 'real_band').
-    Returns dict of numpy arrays (K = len(nhood_sizes), squared radii):
-        real_radii [N, K], fake_radii [M, K];
+        convention: a Convention or its name (metrics/convention.py): rule, dtype, distance form, ties,
+            input rounding.
+        options: Options (devices, batch sizes, progress).
+        fields: Side fields of the membership pass to compute for both sets (metrics.knn.SIDE_FIELDS).
+        names: how errors name the two sets.
+    Returns dict of numpy arrays (K = len(nhood_sizes), squared radii): 'nhood_sizes', real_radii [N, K],
+    fake_radii [M, K], and per sample, named by PER_SAMPLE_NAMES, e.g.
         fake_in_real bool [M, K]: inside some real sphere (precision);
         real_in_fake bool [N, K]: inside some fake sphere (recall);
         fake_count int [M, K]: number of real spheres containing the fake (density);
         real_covered bool [N, K]: the real sphere contains some fake (coverage);
         fake_comp bool [M, K]: the fake's own sphere contains some real (complement precision).
     """
-    np_dtype = 'float64' if dtype == 'float64' else 'float32'
-    real = as_feature_matrix(real_features, 'real_features', dtype=np_dtype)
-    fake = as_feature_matrix(fake_features, 'fake_features', real.shape[1], dtype=np_dtype)
-    ks = as_nhood_sizes(nhood_sizes, real.shape[0], 'real_features')
-    as_nhood_sizes(ks, fake.shape[0], 'fake_features')
-    row_batch_size = as_batch_size(row_batch_size, 'row_batch_size')
-    col_batch_size = as_batch_size(col_batch_size, 'col_batch_size')
-    block = DistanceBlock(real.shape[1], num_gpus, dtype, metric, exact_ties)
-    check_distance_range([real, fake], dtype)
-    real_ids, fake_ids = content_ids(real, fake) if exact_ties else (None, None)
+    convention = conventions.convention(convention)
+    real, fake, ks = checked_sets(real_features, fake_features, nhood_sizes, convention, names)
+    return statistics_of_checked(real, fake, ks, convention, options, fields)
+
+
+def checked_sets(real_features, fake_features, nhood_sizes, convention, names=('real_features', 'fake_features')):
+    """(real [N, d], fake [M, d] as float32 (float64 for a float64 convention), k list), or ValueError."""
+    np_dtype = 'float64' if convention.dtype == 'float64' else 'float32'
+    real = as_feature_matrix(real_features, names[0], dtype=np_dtype)
+    fake = as_feature_matrix(fake_features, names[1], real.shape[1], dtype=np_dtype)
+    ks = as_nhood_sizes(nhood_sizes, real.shape[0], names[0])
+    as_nhood_sizes(ks, fake.shape[0], names[1])
+    return real, fake, ks
+
+
+def statistics_of_checked(real, fake, ks, convention, options=DEFAULT, fields=SET_FIELDS):
+    """manifold_statistics of sets that passed `checked_sets` (convention: a Convention value).
+
+    Raises ValueError when the convention's arithmetic cannot represent these features (float16 range).
+    """
+    if convention.round_inputs:
+        real, fake = (_as_float16_values(x, name) for x, name in ((real, 'real_features'), (fake, 'fake_features')))
+    check_distance_range([real, fake], convention.dtype)
+    block = DistanceBlock.for_convention(convention, real.shape[1], options.num_gpus)
+    real_ids, fake_ids = content_ids(real, fake) if convention.exact_ties else (None, None)
     real_p, fake_p = PreparedFeatures(block, real, ids=real_ids), PreparedFeatures(block, fake, ids=fake_ids)
-    real_radii = kth_nearest_radii(block, real_p, ks, row_batch_size, col_batch_size, progress, 'real radii')
-    fake_radii = kth_nearest_radii(block, fake_p, ks, row_batch_size, col_batch_size, progress, 'fake radii')
-    cross = cross_evaluate(block, fake_p, real_p, real_radii, fake_radii, row_batch_size=row_batch_size,
-                           col_batch_size=col_batch_size, progress=progress, strict=strict, extras=True,
-                           desc='manifold statistics', margins=margins)
-    out = {'nhood_sizes': ks, 'real_radii': real_radii, 'fake_radii': fake_radii,
-            'fake_in_real': cross['query_in'], 'real_in_fake': cross['ref_in'], 'fake_count': cross['query_count'],
-            'real_covered': cross['ref_covered'], 'fake_comp': cross['query_comp']}
-    if margins:
-        out.update(fake_gap=cross['query_gap'], fake_band=cross['query_band'], real_gap=cross['ref_gap'],
-                   real_band=cross['ref_band'])
+    real_radii = kth_nearest_radii(block, real_p, ks, options, 'real radii')
+    fake_radii = kth_nearest_radii(block, fake_p, ks, options, 'fake radii')
+    fake_side, real_side = membership_pass(block, Spheres(fake_p, fake_radii), Spheres(real_p, real_radii),
+                                           convention, options, fields, desc='manifold statistics')
+    out = {'nhood_sizes': ks, 'real_radii': real_radii, 'fake_radii': fake_radii}
+    for name, side in (('fake', fake_side), ('real', real_side)):
+        out.update((PER_SAMPLE_NAMES[name][field], value) for field, value in side._asdict().items()
+                   if value is not None)
     return out
 
 
-def strict_rule(tie):
-    """'<' -> True (prdc, ManifoldMetric), '<=' -> False (official P&R)."""
-    if tie not in ('<', '<='):
-        raise ValueError("tie must be '<' (prdc) or '<=' (official P&R), got %r" % (tie,))
-    return tie == '<'
+def _as_float16_values(x, name):
+    """x [n, d] float32 rounded to float16 values (kept as float32); ValueError when some leave its range."""
+    with np.errstate(over='ignore'):
+        rounded = x.astype(np.float16).astype(np.float32)
+    beyond = int((~np.isfinite(rounded)).sum())
+    if beyond:
+        raise ValueError('%s: %d values lie beyond the float16 range (max 65504) this convention rounds to' % (name, beyond))
+    return rounded
 
 
-def evaluate_at_k(summarize, real_features, fake_features, k, tie, dtype='float32', num_gpus=1, progress=False,
+def evaluate_at_k(summarize, real_features, fake_features, k, convention='prdc', options=DEFAULT,
                   return_per_sample=False):
-    """summarize(manifold_statistics(..., [k], tie)) -> dict, plus 'per_sample' statistics when asked."""
-    stats = manifold_statistics(real_features, fake_features, [k], strict=strict_rule(tie), dtype=dtype,
-                                num_gpus=num_gpus, progress=progress, exact_ties=True)
+    """summarize(manifold_statistics(..., [k], convention)) -> dict, plus 'per_sample' statistics when asked."""
+    stats = manifold_statistics(real_features, fake_features, [k], convention, options)
     result = summarize(stats)
     if return_per_sample:
         result['per_sample'] = stats

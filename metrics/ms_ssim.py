@@ -13,8 +13,8 @@ import sys
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if __name__ == '__main__':  # the command line prints no TensorFlow start-up lines
-    import utils
-    utils.quiet_tensorflow()
+    from dnnlib.tf_logging import quiet_tensorflow
+    quiet_tensorflow()
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

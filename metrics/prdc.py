@@ -7,16 +7,18 @@ With r_i the distance from real x_i to its k-th nearest other real sample and s_
     density   = (1 / (k M)) sum_j sum_i [ d(x_i, y_j) < r_i ]
     coverage  = mean_i [ min_j d(x_i, y_j) < r_i ]
 
-Strict `<` like prdc (`tie='<='` gives the official P&R rule); default k = 5 as the prdc README.
+Convention 'prdc' by default: strict `<` with exact ties, like the prdc package (a variant such as
+`CONVENTIONS['prdc'].replace(rule='<=')` gives the official P&R rule); default k = 5 as the prdc README.
 """
 from metrics.manifold_stats import evaluate_at_k
+from metrics.options import DEFAULT
 
 
-def compute_prdc(real_features, fake_features, nearest_k=5, tie='<', dtype='float32', num_gpus=1, progress=False,
+def compute_prdc(real_features, fake_features, nearest_k=5, convention='prdc', options=DEFAULT,
                  return_per_sample=False):
     """{'precision', 'recall', 'density', 'coverage'} (floats) of fake [M, d] vs real [N, d] features."""
-    return evaluate_at_k(prdc_from_statistics, real_features, fake_features, nearest_k, tie, dtype, num_gpus,
-                         progress, return_per_sample)
+    return evaluate_at_k(prdc_from_statistics, real_features, fake_features, nearest_k, convention, options,
+                         return_per_sample)
 
 
 def prdc_from_statistics(stats, k_index=0):

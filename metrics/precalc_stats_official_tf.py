@@ -23,14 +23,15 @@ def main(argv=None):
     parser.add_argument('--keep_remainder', action='store_true', help='use all images (TTUR drops N mod batch)')
     args = parser.parse_args(argv)
     apply_gpu_choice(args)
-    import utils
-    utils.quiet_tensorflow()
+    from dnnlib.tf_logging import quiet_tensorflow
+    quiet_tensorflow()
+    from dnnlib.output_files import check_writable_folder
     from metrics.inception_graph import InceptionNet
     def body():
         if os.path.isdir(args.output):
             raise ValueError('the output %s is a folder; give the statistics file to write (e.g. stats.npz)'
                              % args.output)
-        utils.check_writable_folder(os.path.dirname(os.path.abspath(args.output)), 'the output folder')
+        check_writable_folder(os.path.dirname(os.path.abspath(args.output)), 'the output folder')
         mu, sigma, _ = fid_official_tf.statistics_of_path(args.folder, lambda: InceptionNet(args.inception),
                                                           args.batch_size, args.keep_remainder, not args.quiet)
         fid_official_tf.save_statistics(args.output, mu, sigma)

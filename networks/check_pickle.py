@@ -23,7 +23,6 @@ import numpy as np
 FEATURE_RTOL = 1e-4  # max |safe - trusted| / max |trusted| allowed for features
 IMAGE_FRACTION = 1e-4  # uint8 images: values may differ by 1 on at most 0.01% of them
 VGG_SIZES = [(224, 224), (256, 256), (1024, 1024), (96, 160)]
-DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '_cache')
 
 
 def _networks_of(obj):
@@ -45,8 +44,9 @@ def _networks_of(obj):
 
 def describe_network(label, net, notes_dir):
     """Printable report of one stored network; returns (lines, problems)."""
-    from dnnlib.tflib.safe_pickle import build_source_sha256, is_verified_source, source_problems
+    from dnnlib.tflib.safe_pickle import build_source_sha256
     from networks import loading, vgg16
+    from networks.loading import is_verified_source, source_problems
     lines = ['== %s: network %r, build function %r, version %s, kind: %s'
              % (label, net.name, net.build_func_name, net.version, net.kind),
              'static kwargs: %s' % dict(net.static_kwargs),
@@ -58,12 +58,12 @@ def describe_network(label, net, notes_dir):
         src_path, layout_path, _ = loading.save_network_notes(net, notes_dir)
         lines.append('saved: %s and %s' % (src_path, layout_path))
     problems = []
-    if net.entry is None:
+    if not net.rebuild.matched:
         problems.append('no TF2 rebuild recognises this network (the safe path cannot load it)')
     else:
         lines.append('layout (stored name [shape] -> role in the rebuild):')
         try:
-            lines += loading.describe_layout(net)
+            lines += loading.layout_lines(net)
         except ValueError as e:
             problems.append(str(e))
         problems += source_problems(net)
@@ -112,11 +112,10 @@ def compare_generators(safe, trusted, num):
 
 def check_pickle(path, trust_code=False, num=4, notes_dir=None):
     """Report on a dnnlib pickle -> (lines, exit status)."""
-    from dnnlib.tflib import safe_pickle
     from networks import loading
     with open(path, 'rb') as f:
         data = f.read()
-    obj = safe_pickle.read_network_states(data)
+    obj = loading.read_networks(data)
     lines, problems = ['file: %s (%d bytes)' % (path, len(data))], []
     for label, net in _networks_of(obj):
         more, found = describe_network(label, net, notes_dir)
@@ -152,7 +151,7 @@ def check_torchscript(path):
              'parameters and buffers (%d):' % len(archive.arrays)] + vgg16.variable_table(archive.arrays)
     lines += ['forward source (code/%s):' % archive.classes[''].rpartition('.')[0].replace('.', '/'),
               archive.forward_source().rstrip(), 'layout (archive attribute [shape] -> role in the rebuild):']
-    lines += net.layout()
+    lines += loading.layout_lines(net)
     problems = vgg16.torchscript_problems(archive)
     lines += ['contradicts the rebuild: ' + p for p in problems] or [
         'nothing in the archive contradicts the rebuild (TF1 bilinear resize to 224, ImageNet mean/std, fc2 after '
@@ -166,13 +165,14 @@ def main(argv=None):
     p.add_argument('--trust_pickle_code', action='store_true',
                    help='also run the code stored in the pickle and compare (executes code from the file!)')
     p.add_argument('--num', type=int, default=4, help='images or latents per comparison (default 4)')
-    p.add_argument('--cache_dir', default=DEFAULT_CACHE, help='the source and layout are saved under '
+    p.add_argument('--cache_dir', default=None, help='the source and layout are saved under '
                                                               '<cache_dir>/network_sources')
     args = p.parse_args(argv)
-    import utils
-    utils.quiet_tensorflow()
-    from dnnlib import torchscript
+    from dnnlib.tf_logging import quiet_tensorflow
+    quiet_tensorflow()
+    from dnnlib import util
     from dnnlib.tflib import NetworkPickleError
+    from networks import torchscript
     try:
         if args.num < 1:
             raise ValueError('--num must be >= 1')
@@ -184,7 +184,7 @@ def main(argv=None):
                 lines.append('--trust_pickle_code: a TorchScript archive\'s code needs PyTorch to run; compare with '
                              'your PyTorch port instead (the weights and the rebuild above are what this project uses)')
         else:
-            notes = os.path.join(args.cache_dir, 'network_sources')
+            notes = os.path.join(args.cache_dir or util.CACHE_DIR, 'network_sources')
             lines, status = check_pickle(args.file, args.trust_pickle_code, args.num, notes)
     except (ValueError, NetworkPickleError, FileNotFoundError, OSError) as e:
         print('error: %s' % e, file=sys.stderr)

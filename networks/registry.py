@@ -3,15 +3,17 @@
 A row says how to recognise a stored network (`matches(build_func_name, stored)`), how to
 rebuild it and load its values (`load(net)` -> a BuiltNetwork with values assigned), which
 assumptions of the rebuild the stored network contradicts (`source_problems(net)` -> strings,
-from its source and, for VGG, its mean/std buffers), and how to describe the mapping
-from stored variables to the rebuild (`layout(net)` -> lines). A new weight source or network
-kind is one more row.
+from its source and, for VGG, its mean/std buffers), how to describe the mapping from stored
+variables to the rebuild (`layout(net)` -> lines), and -- for rows that recognise networks by
+structure -- why some stored variables are not theirs (`why_not(stored)` -> a reason).
+The loader (networks/loading.py) attaches the matching row to each loaded network as its
+`rebuild`. A new network kind is one more row.
 """
 import re
 
 import numpy as np
 
-from networks import stylegan, vgg16
+from networks import stylegan, stylegan2, vgg16
 
 GENERATOR = 'generator'
 FEATURE_NETWORK = 'feature network'
@@ -19,8 +21,13 @@ DISCRIMINATOR = 'discriminator'
 
 
 class Entry:
-    def __init__(self, name, kind, matches, load, source_problems=None, layout=None):
+    matched = True
+
+    def __init__(self, name, kind, matches, load, source_problems=None, layout=None, why_not=None,
+                 component_rows=None):
         self.name, self.kind, self.matches, self.load = name, kind, matches, load
+        self.why_not = why_not
+        self.component_rows = component_rows or {}  # component key -> the row that rebuilds it inside this network
         self.source_problems = source_problems or (lambda net: [])
         self.layout = layout or (lambda net: ['  %s %s -> %s (by name)' % (n, list(np.shape(v)), n)
                                               for n, v in net.stored_arrays().items()])
@@ -57,12 +64,18 @@ def _generator(cls_factory):
     return load
 
 
-def _generator_source_problems(build_func_name):
+def _generator_source_problems(build_func_name, markers=('fused_scale', 'instance_norm', 'style_mod')):
     def problems(net):
         src = net.build_module_src or ''
-        needed = ['def %s(' % build_func_name, 'fused_scale', 'instance_norm', 'style_mod']
+        needed = ['def %s(' % build_func_name] + list(markers)
         return ['the source has no %r' % marker for marker in needed if marker not in src]
     return problems
+
+
+STYLEGAN2_MARKERS = ('modulated_conv2d_layer', 'fused_modconv', 'resample_kernel')
+STYLEGAN2_MAPPING = Entry('G_mapping (StyleGAN2)', GENERATOR, lambda f, s: f == 'G_mapping',
+                          _generator(lambda name, kwargs, comps: stylegan2.G2Mapping(name, kwargs)),
+                          _generator_source_problems('G_mapping', STYLEGAN2_MARKERS))
 
 
 def _not_rebuilt(what):
@@ -92,6 +105,14 @@ def _vgg_layout(net):
     return vgg16.find_layout(stored).lines(stored)
 
 
+def _vgg_why_not(stored):
+    try:
+        vgg16.find_layout(stored)
+    except vgg16.LayoutError as e:
+        return 'not a VGG-16 layout: %s' % e
+    return ''
+
+
 ENTRIES = [
     Entry('G_style', GENERATOR, lambda f, s: f == 'G_style',
           _generator(lambda name, kwargs, comps: stylegan.GStyle(name, kwargs, comps)),
@@ -104,7 +125,16 @@ ENTRIES = [
           _generator_source_problems('G_synthesis')),
     Entry('D_basic', DISCRIMINATOR, lambda f, s: f == 'D_basic',
           _not_rebuilt('the StyleGAN discriminator (not used by any metric)')),
-    Entry('VGG-16 features', FEATURE_NETWORK, _vgg_matches, _vgg_load, _vgg_source_problems, _vgg_layout),
+    Entry('G_main', GENERATOR, lambda f, s: f == 'G_main',
+          _generator(lambda name, kwargs, comps: stylegan2.GMain(name, kwargs, comps)),
+          _generator_source_problems('G_main', STYLEGAN2_MARKERS), component_rows={'mapping': STYLEGAN2_MAPPING}),
+    Entry('G_synthesis_stylegan2', GENERATOR, lambda f, s: f == 'G_synthesis_stylegan2',
+          _generator(lambda name, kwargs, comps: stylegan2.G2Synthesis(name, kwargs)),
+          _generator_source_problems('G_synthesis_stylegan2', STYLEGAN2_MARKERS)),
+    Entry('D_stylegan2', DISCRIMINATOR, lambda f, s: f == 'D_stylegan2',
+          _not_rebuilt('the StyleGAN2 discriminator (not used by any metric)')),
+    Entry('a VGG-16 feature network (recognised by its variables, any build function name)', FEATURE_NETWORK,
+          _vgg_matches, _vgg_load, _vgg_source_problems, _vgg_layout, _vgg_why_not),
 ]
 
 
@@ -116,15 +146,48 @@ def lookup(build_func_name, stored):
     return None
 
 
-def why_not_vgg(stored):
-    """The reason (with the stored-variable list) why these variables are not a VGG-16 layout, or ''."""
-    try:
-        vgg16.find_layout(stored)
-    except vgg16.LayoutError as e:
-        return str(e)
-    return ''
+def rebuilt_names():
+    """What the rows rebuild, for error messages."""
+    return [e.name for e in ENTRIES]
 
 
-def known_names():
-    return [e.name for e in ENTRIES if e.kind != FEATURE_NETWORK] + \
-        ['a VGG-16 feature network (recognised by its variables, any build function name)']
+def structural_reasons(stored):
+    """Why each row that recognises networks by structure does not take these stored variables (one string)."""
+    reasons = [entry.why_not(stored) for entry in ENTRIES if entry.why_not is not None]
+    return ' '.join(r[0].upper() + r[1:] for r in reasons if r)
+
+
+class NoRebuild:
+    """Attached to a stored network that no row rebuilds: its kind is 'unknown' and using it names the reason."""
+    kind = 'unknown'
+    matched = False
+
+    def __init__(self, build_func_name, stored):
+        self.reason = 'unknown build function %r; this project rebuilds %s. %s' % (
+            build_func_name, rebuilt_names(), structural_reasons(stored))
+
+    def load(self, net):
+        raise ValueError('network %r: %s' % (net.name, self.reason))
+
+    layout = load
+
+    def source_problems(self, net):
+        return []
+
+
+def rebuild_of(build_func_name, stored):
+    """The row that rebuilds this stored network, or a NoRebuild that says why none does."""
+    return lookup(build_func_name, stored) or NoRebuild(build_func_name, stored)
+
+
+def rebuild_for(net, kind=None):
+    """The row for this stored network; with `kind`, a structural row of that kind is tried even when the network's
+    build function name says nothing (e.g. a TorchScript archive) -> Entry, or ValueError with the reason."""
+    entry = lookup(net.build_func_name, net.stored_arrays())
+    if entry is None and kind is not None:
+        for row in ENTRIES:
+            if row.kind == kind and row.why_not is not None and not row.why_not(net.stored_arrays()):
+                return row
+    if entry is None or (kind is not None and entry.kind != kind):
+        raise ValueError(NoRebuild(net.build_func_name, net.stored_arrays()).reason)
+    return entry

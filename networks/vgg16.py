@@ -345,7 +345,7 @@ TORCHSCRIPT_CONTRADICTIONS = [
 
 
 def torchscript_problems(archive):
-    """What a TorchScript VGG archive (dnnlib.torchscript.TorchScriptArchive) says against this rebuild."""
+    """What a TorchScript VGG archive (networks.torchscript.TorchScriptArchive) says against this rebuild."""
     forward = archive.forward_source()
     code = '\n'.join(archive.code.values())
     problems = ['no sign of %s in its forward (expected /%s/)' % (what, marker)

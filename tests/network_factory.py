@@ -11,7 +11,7 @@ import pickle
 import numpy as np
 
 import dnnlib.tflib as tflib
-from networks import vgg16
+from networks import loading, vgg16
 
 NVIDIA_STYLE_VGG_SOURCE = '''"""VGG-16 feature network, TF1 NCHW (written for the tests of this project)."""
 import numpy as np
@@ -87,7 +87,12 @@ def nvidia_style_vgg_variables(width_divisor=16, seed=0, fc_layout='[in,out]', c
 
 
 def network_from_state(state):
-    """A dnnlib Network made from a state dict, as unpickling would make it."""
+    """A dnnlib Network made from a state dict, as the loader makes it (unpickled, its rebuild attached)."""
+    return loading.read_networks(pickle.dumps(state_network(state)))
+
+
+def state_network(state):
+    """A bare dnnlib Network made from a state dict, as unpickling alone makes it (no rebuild attached)."""
     net = tflib.Network.__new__(tflib.Network)
     net.__setstate__(state)
     return net

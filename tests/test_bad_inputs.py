@@ -12,6 +12,7 @@ import pytest
 import precision_recall
 import run_metric
 import utils
+from dnnlib import output_files
 from conftest import REPO, shared_path
 from datasets.image_folder import ImageFolder, allow_large_images
 from datasets.tfrecords import DatasetError
@@ -37,7 +38,7 @@ def test_features_whose_distances_overflow_float32_are_refused(tmp_path):
     rs = np.random.RandomState(0)
     real, fake = rs.randn(50, 16) * 1e19, rs.randn(50, 16) * 1e19
     for call in (lambda: precision_recall.knn_precision_recall_features(real, fake, verbose=False),
-                 lambda: manifold_statistics(real, fake, [3], strict=True)):
+                 lambda: manifold_statistics(real, fake, [3], 'prdc')):
         with pytest.raises(ValueError, match='exceed the float32 range'):
             call()
     result = cli('--real_features', features(tmp_path, 'r.npy', real), '--fake_features',
@@ -118,7 +119,7 @@ def test_read_only_save_path_is_refused(tmp_path):
     folder.mkdir()
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
     with pytest.raises(ValueError, match='cannot be written'):
-        utils.check_writable_folder(str(folder), '--save_path')
+        output_files.check_writable_folder(str(folder), '--save_path')
 
 
 def test_images_above_the_decompression_bomb_limit_are_named(tmp_path, monkeypatch):
@@ -184,8 +185,8 @@ def test_zero_batch_size_is_a_usage_error(tmp_path, script):
 
 def test_outputs_get_the_normal_permissions(tmp_path):
     path = str(tmp_path / 'results.json')
-    utils.save_json(path, {'a': 1})
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~utils.current_umask()
+    output_files.save_json(path, {'a': 1})
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~output_files.current_umask()
 
 
 def test_ctrl_c_prints_interrupted_and_exits_130(tmp_path, monkeypatch, capsys):

@@ -44,8 +44,8 @@ def test_each_convention_gives_its_implementation_decisions(vgg_sets, report):
         c = report['conventions'][name]
         assert c['precision'] == details['precision'].tolist() and c['recall'] == details['recall'].tolist()
         if name == 'official':
-            np.testing.assert_array_equal(report['official_eval'], details['precision_pred'].astype(bool))
-            np.testing.assert_array_equal(report['official_ref'], details['recall_pred'].astype(bool))
+            np.testing.assert_array_equal(report['official_fake'], details['precision_pred'].astype(bool))
+            np.testing.assert_array_equal(report['official_real'], details['recall_pred'].astype(bool))
     for i, k in enumerate([3, 5]):
         evl, ref = euclidean_fp16_reference(real, fake, k)
         c = report['conventions']['euclidean_fp16']
@@ -58,9 +58,9 @@ def test_float16_flips_stay_within_the_predicted_bound(report):
     for name in ('official_fp16', 'euclidean_fp16'):
         c = report['conventions'][name]
         for i in range(2):
-            assert c['eval_flips'][i] <= bound['eval']['within_fp16'][i]
-            assert c['ref_flips'][i] <= bound['ref']['within_fp16'][i]
-    assert sum(report['conventions']['official_fp16']['eval_flips']) > 0  # the synthetic set does show drift
+            assert c['fake_flips'][i] <= bound['fake']['within_fp16'][i]
+            assert c['real_flips'][i] <= bound['real']['within_fp16'][i]
+    assert sum(report['conventions']['official_fp16']['fake_flips']) > 0  # the synthetic set does show drift
 
 
 def test_exact_ties_are_exactly_what_the_strict_rule_changes():
@@ -69,8 +69,8 @@ def test_exact_ties_are_exactly_what_the_strict_rule_changes():
     fake = rs.randint(-2, 3, size=(180, 4)).astype(np.float32)
     r = conventions.conventions_report(real, fake, [3])
     ties, strict = r['boundary'], r['conventions']['strict']
-    assert ties['eval']['exact_ties'] == strict['eval_flips'] and ties['ref']['exact_ties'] == strict['ref_flips']
-    assert strict['eval_flips'][0] > 10
+    assert ties['fake']['exact_ties'] == strict['fake_flips'] and ties['real']['exact_ties'] == strict['real_flips']
+    assert strict['fake_flips'][0] > 10
     from metrics.prdc import compute_prdc
     prdc = compute_prdc(real, fake, nearest_k=3)
     assert strict['precision'][0] == prdc['precision'] and strict['recall'][0] == prdc['recall']
@@ -81,16 +81,16 @@ def test_port_numbers_and_per_sample_decisions_are_placed(tmp_path, vgg_sets, re
     numbers = tmp_path / 'port.json'
     numbers.write_text(json.dumps({'precision': c['precision'], 'recall': c['recall']}))
     port = conventions.place_port(conventions.read_port_results(str(numbers)), report,
-                                  {'official': (report['official_eval'], report['official_ref'])})
+                                  {'official': (report['official_fake'], report['official_real'])})
     assert port['closest'] == 'euclidean_fp16' and port['distance']['euclidean_fp16'] == 0
-    decisions = report['official_eval'][:, 0].copy()
+    decisions = report['official_fake'][:, 0].copy()
     decisions[[5, 17]] = ~decisions[[5, 17]]
     npz = str(tmp_path / 'port.npz')
-    np.savez(npz, precision_pred=decisions.astype(np.uint8), recall_pred=report['official_ref'][:, 0].astype(np.uint8))
+    np.savez(npz, precision_pred=decisions.astype(np.uint8), recall_pred=report['official_real'][:, 0].astype(np.uint8))
     real, fake = vgg_sets
     placed = conventions.conventions_report(real, fake, [3], port=conventions.read_port_results(npz))['port']
     assert placed['closest'] == 'official' and placed['distance']['official'] == 2
-    assert placed['disagreeing_samples']['official'] == {'eval': [5, 17], 'ref': []}
+    assert placed['disagreeing_samples']['official'] == {'fake': [5, 17], 'real': []}
     bad = str(tmp_path / 'bad.npz')
     np.savez(bad, precision_pred=np.full(3, 2))
     with pytest.raises(ValueError, match='0/1 decisions'):

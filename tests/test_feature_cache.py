@@ -9,8 +9,10 @@ import pytest
 
 import dnnlib.tflib as tflib
 from datasets.image_folder import ImageFolder
-from experiments import feature_cache, real_features
-from experiments.real_features import CachedImageFeatures
+from features import cache as feature_cache, store as real_features
+from metrics.options import Options
+from features.store import CachedImageFeatures
+from networks.loading import load_network_file
 from network_factory import write_vgg_pickle
 
 
@@ -27,8 +29,8 @@ def setup(tmp_path_factory):
 
 
 def make_store(setup, cache, net=None, verbose=False):
-    net = net or tflib.load_network_pkl(setup['vgg'])[2]
-    return CachedImageFeatures(ImageFolder(setup['folder'], verbose=verbose), net, 2, 1, cache, progress=False)
+    net = net or load_network_file(setup['vgg'])[2]
+    return CachedImageFeatures(ImageFolder(setup['folder'], verbose=verbose), net, Options(minibatch_size=2), cache)
 
 
 def count_computations(monkeypatch):
@@ -73,7 +75,7 @@ def test_another_load_path_on_the_same_weights_misses(setup, tmp_path, monkeypat
     calls = count_computations(monkeypatch)
     safe = make_store(setup, str(tmp_path))
     safe_features = safe.window(0, 6)
-    trusted_net = tflib.load_network_pkl(setup['vgg'], trust_code=True)[2]
+    trusted_net = load_network_file(setup['vgg'], trust_code=True)[2]
     trusted = make_store(setup, str(tmp_path), trusted_net)
     assert trusted.cache_path != safe.cache_path and trusted.key_parts['network'] == safe.key_parts['network']
     trusted_features = trusted.window(0, 6)

@@ -4,7 +4,12 @@ import pytest
 
 from metrics.bootstrap import bootstrap_intervals
 from metrics.emergent_asymmetry import compute_symmetric_precision_recall
+from metrics.convention import CONVENTIONS
+
 from metrics.manifold_stats import manifold_statistics
+from metrics.options import Options
+
+PRDC = CONVENTIONS['prdc']
 from metrics.prdc import compute_prdc
 
 
@@ -57,19 +62,19 @@ def integer_sets(seed, n, m, d, copies=10):
 def test_prdc_matches_reference_with_ties_and_duplicates(seed, n, m, d, k):
     real, fake = integer_sets(seed, n, m, d)
     for tie, strict in (('<', True), ('<=', False)):
-        ours = compute_prdc(real, fake, nearest_k=k, tie=tie)
+        ours = compute_prdc(real, fake, nearest_k=k, convention=PRDC.replace(rule=tie))
         ref = prdc_reference(real, fake, k, strict)
         for key in ref:
             assert ours[key] == pytest.approx(ref[key], abs=1e-12), (tie, key)
     strict_result = compute_prdc(real, fake, nearest_k=k)
-    loose_result = compute_prdc(real, fake, nearest_k=k, tie='<=')
+    loose_result = compute_prdc(real, fake, nearest_k=k, convention=PRDC.replace(rule='<='))
     assert strict_result['density'] < loose_result['density']  # ties are frequent: the rule matters
 
 
 def test_prdc_on_gaussians_float64_matches():
     rs = np.random.RandomState(5)
     real, fake = rs.randn(300, 16), rs.randn(250, 16) * 1.1 + 0.1
-    ours = compute_prdc(real, fake, nearest_k=5, dtype='float64')
+    ours = compute_prdc(real, fake, nearest_k=5, convention=PRDC.replace(dtype='float64'))
     ref = prdc_reference(real, fake, 5)
     for key in ref:
         assert ours[key] == pytest.approx(ref[key], abs=1e-12), key
@@ -77,7 +82,7 @@ def test_prdc_on_gaussians_float64_matches():
 
 def test_identical_sets_density_coverage_with_both_tie_rules():
     x = np.random.RandomState(6).randn(50, 8).astype(np.float32)
-    loose = compute_prdc(x, x.copy(), nearest_k=5, tie='<=')
+    loose = compute_prdc(x, x.copy(), nearest_k=5, convention=PRDC.replace(rule='<='))
     assert loose['coverage'] == 1.0 and loose['precision'] == 1.0
     ones = np.ones((20, 4), np.float32)
     strict = compute_prdc(ones, ones, nearest_k=5)  # prdc issue 7: all-equal sets give 0 with '<'
@@ -107,7 +112,7 @@ def test_statistics_multiple_k_and_official_rule():
     import precision_recall
     rs = np.random.RandomState(8)
     real, fake = rs.randn(200, 10).astype(np.float32), rs.randn(180, 10).astype(np.float32)
-    stats = manifold_statistics(real, fake, [3, 5], strict=False, row_batch_size=37, col_batch_size=53)
+    stats = manifold_statistics(real, fake, [3, 5], 'official', Options(row_batch_size=37, col_batch_size=53))
     official = precision_recall.knn_precision_recall_details(real, fake, [3, 5], verbose=False)
     np.testing.assert_array_equal(stats['fake_in_real'], official['precision_pred'].astype(bool))
     np.testing.assert_array_equal(stats['real_in_fake'], official['recall_pred'].astype(bool))
@@ -117,7 +122,7 @@ def test_statistics_multiple_k_and_official_rule():
 def test_bootstrap_intervals():
     rs = np.random.RandomState(9)
     real, fake = rs.randn(400, 8).astype(np.float32), (rs.randn(300, 8) * 0.9).astype(np.float32)
-    stats = manifold_statistics(real, fake, [5], strict=True)
+    stats = manifold_statistics(real, fake, [5], 'prdc')
     ci = bootstrap_intervals(stats, num_resamples=500, seed=1)
     result = compute_prdc(real, fake, nearest_k=5)
     for key in ('precision', 'recall', 'density', 'coverage'):
@@ -149,10 +154,10 @@ def test_peer_metrics_are_tie_exact_on_duplicated_data(kind, dtype):
     real, fake = duplicated_float_sets(kind)
     for k in (3, 5):
         expected = prdc_reference(real, fake, k)
-        ours = compute_prdc(real, fake, nearest_k=k, dtype=dtype)
+        ours = compute_prdc(real, fake, nearest_k=k, convention=PRDC.replace(dtype=dtype))
         # ratios of integer counts: equal up to the last bit of the division (1e-12), i.e. every decision equal
         assert ours == pytest.approx(expected, rel=1e-12, abs=0), (kind, dtype, k)
-        symmetric = compute_symmetric_precision_recall(real, fake, k=k, dtype=dtype)
+        symmetric = compute_symmetric_precision_recall(real, fake, k=k, convention=PRDC.replace(dtype=dtype))
         assert symmetric == pytest.approx(symmetric_reference(real, fake, k), rel=1e-12, abs=0)
     if kind == 'identical sets':
         assert ours['precision'] == ours['recall'] == ours['coverage'] == 1.0 and ours['density'] == 1.0
@@ -163,6 +168,5 @@ def test_tie_exactness_does_not_depend_on_block_sizes():
     expected = prdc_reference(real, fake, 3)
     from metrics.prdc import prdc_from_statistics
     for row_batch, col_batch in ((10000, 50000), (300, 700), (1024, 1000), (97, 131)):
-        stats = manifold_statistics(real, fake, [3], strict=True, row_batch_size=row_batch, col_batch_size=col_batch,
-                                    exact_ties=True)
+        stats = manifold_statistics(real, fake, [3], 'prdc', Options(row_batch_size=row_batch, col_batch_size=col_batch))
         assert prdc_from_statistics(stats) == pytest.approx(expected, rel=1e-12, abs=0), (row_batch, col_batch)

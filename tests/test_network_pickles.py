@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import dnnlib.tflib as tflib
+from networks.loading import load_network_file
 from conftest import shared_path
 from network_factory import network_from_state, vgg_state, write_vgg_pickle
 
@@ -22,7 +23,7 @@ def test_official_pickle_globals_are_the_allowed_ones():
     data = tiny32_bytes()
     names = {arg for op, arg, _ in pickletools.genops(data) if op.name == 'SHORT_BINUNICODE' and isinstance(arg, str)}
     assert {'dnnlib.tflib.network', 'Network', 'numpy.core.multiarray', '_reconstruct'} <= names
-    G, D, Gs = tflib.load_network_pkl(io.BytesIO(data))
+    G, D, Gs = load_network_file(io.BytesIO(data))
     assert Gs.version == 3 and Gs.build_func_name == 'G_style'
     assert list(Gs.components) == ['synthesis', 'mapping']
     assert isinstance(Gs.get_var('lod'), np.ndarray) and Gs.get_var('lod').shape == ()
@@ -39,7 +40,7 @@ class Exploit:
 def test_foreign_global_is_refused_with_its_name():
     data = pickle.dumps((1, Exploit()), protocol=4)
     with pytest.raises(tflib.NetworkPickleError, match=r'(posix|os)\.system'):
-        tflib.load_network_pkl(io.BytesIO(data))
+        load_network_file(io.BytesIO(data))
 
 
 def test_build_module_src_is_never_executed(tmp_path):
@@ -50,7 +51,7 @@ def test_build_module_src_is_never_executed(tmp_path):
     data = pickle.dumps(net, protocol=4)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        loaded = tflib.load_network_pkl(io.BytesIO(data))
+        loaded = load_network_file(io.BytesIO(data))
         loaded.run(np.zeros([1, 3, 8, 8], np.uint8))
     assert not marker.exists()
 
@@ -60,7 +61,7 @@ def test_unknown_build_function_is_a_clear_error():
              'build_func_name': 'my_secret_net', 'variables': [('w', np.ones([4, 5], np.float32))]}
     data = pickle.dumps(network_from_state(state), protocol=4)
     with pytest.raises(tflib.NetworkPickleError, match="unknown build function 'my_secret_net'.*trust_pickle_code"):
-        tflib.load_network_pkl(io.BytesIO(data))
+        load_network_file(io.BytesIO(data))
 
 
 @pytest.mark.parametrize('change,message', [
@@ -70,7 +71,7 @@ def test_unknown_build_function_is_a_clear_error():
     (lambda v: dict(v, **{'Dense2/bias': v['Dense2/bias'] * np.nan}), 'NaN'),
 ])
 def test_generator_variable_mismatches_are_clear_errors(change, message):
-    _, _, Gs = tflib.load_network_pkl(io.BytesIO(tiny32_bytes()))
+    _, _, Gs = load_network_file(io.BytesIO(tiny32_bytes()))
     mapping = Gs.components.mapping
     mapping._stored = change(dict(mapping._stored))
     with pytest.raises(tflib.NetworkPickleError, match=message):
@@ -81,14 +82,14 @@ def test_generator_variable_mismatches_are_clear_errors(change, message):
 def test_truncated_pickle_is_a_clear_error(cut):
     data = tiny32_bytes()
     with pytest.raises(tflib.NetworkPickleError, match='not a readable network pickle'):
-        tflib.load_network_pkl(io.BytesIO(data[:cut]))
+        load_network_file(io.BytesIO(data[:cut]))
 
 
 def test_non_network_pickle_is_refused():
     with pytest.raises(tflib.NetworkPickleError, match='not networks'):
-        tflib.load_network_pkl(io.BytesIO(pickle.dumps({'a': np.zeros(3)})))
+        load_network_file(io.BytesIO(pickle.dumps({'a': np.zeros(3)})))
     with pytest.raises(tflib.NetworkPickleError, match='not a readable'):
-        tflib.load_network_pkl(io.BytesIO(b'this is not a pickle'))
+        load_network_file(io.BytesIO(b'this is not a pickle'))
 
 
 def test_unsupported_version_is_refused():
@@ -100,7 +101,7 @@ def test_unsupported_version_is_refused():
 
 def test_lod_other_than_zero_is_refused():
     data = tiny32_bytes()
-    G, D, Gs = tflib.load_network_pkl(io.BytesIO(data))
+    G, D, Gs = load_network_file(io.BytesIO(data))
     Gs.components.synthesis._stored['lod'] = np.float32(1.0)
     with pytest.raises(NotImplementedError, match='lod=1'):
         Gs.run(np.zeros([1, 32]), None)
@@ -109,8 +110,8 @@ def test_lod_other_than_zero_is_refused():
 @pytest.mark.parametrize('protocol', [2, 3, 4, 5])
 def test_pickle_round_trip_keeps_values(tmp_path, protocol):
     path = write_vgg_pickle(str(tmp_path / 'vgg16.pkl'), width_divisor=32, seed=3, protocol=protocol)
-    _, _, net = tflib.load_network_pkl(path)
-    again = tflib.load_network_pkl(io.BytesIO(pickle.dumps(net, protocol=protocol)))
+    _, _, net = load_network_file(path)
+    again = load_network_file(io.BytesIO(pickle.dumps(net, protocol=protocol)))
     assert [n for n, _ in again.stored_variables()] == [n for n, _ in net.stored_variables()]
     for name, _ in net.stored_variables():
         np.testing.assert_array_equal(again.get_var(name), net.get_var(name))
@@ -123,4 +124,4 @@ def test_protocol2_bytes_helper_accepts_only_latin1_text():
             import _codecs
             return (_codecs.encode, ('x', 'rot13'))
     with pytest.raises(tflib.NetworkPickleError, match='_codecs.encode'):
-        tflib.load_network_pkl(io.BytesIO(pickle.dumps((1, Sneaky()), protocol=2)))
+        load_network_file(io.BytesIO(pickle.dumps((1, Sneaky()), protocol=2)))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import utils
+from networks import loading, sources as network_sources
 from conftest import shared_path
 from dnnlib import util
 from dnnlib.tflib import NetworkPickleError
@@ -61,12 +62,12 @@ def server(tmp_path_factory):
 
 
 def sources(server, *paths, sha256=None):
-    return [utils.NetworkSource(server + p, 'test server %s' % p, sha256=sha256 if p.endswith('.pt') else None)
+    return [network_sources.NetworkSource(server + p, 'test server %s' % p, sha256=sha256 if p.endswith('.pt') else None)
             for p in paths]
 
 
 def test_quota_page_falls_back_to_the_next_source(server, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(utils, '_NOTED', set())  # the layout is printed once per process and network
+    monkeypatch.setattr(loading, '_NOTED', set())  # the layout is printed once per process and network
     net = utils.initialize_feature_extractor(sources(server, '/quota', '/missing', '/vgg16.pt'), str(tmp_path))
     out = capsys.readouterr().out
     assert 'quota exceeded' in out and 'HTTP 404' in out and 'trying the next source' in out
@@ -92,14 +93,15 @@ def test_published_sha256_is_verified(server, tmp_path):
 
 def test_every_source_failing_lists_them_all(server, tmp_path):
     with pytest.raises(util.DownloadError) as info:
-        utils.open_network(sources(server, '/quota', '/missing'), str(tmp_path), verbose=False)
+        network_sources.open_network(sources(server, '/quota', '/missing'), loading.check_network_file, str(tmp_path),
+                                     verbose=False)
     assert '/quota' in str(info.value) and '/missing' in str(info.value)
     assert os.listdir(str(tmp_path)) == []
 
 
 def test_download_of_unknown_length_cut_short_is_never_cached(server, tmp_path, capsys):
     with pytest.raises(util.DownloadError, match='not complete'):
-        utils.open_network(sources(server, '/half'), str(tmp_path), num_attempts=2)
+        network_sources.open_network(sources(server, '/half'), loading.check_network_file, str(tmp_path), num_attempts=2)
     assert os.listdir(str(tmp_path)) == []
 
 
@@ -124,21 +126,20 @@ def test_a_feature_network_given_as_the_generator_is_named(server, tmp_path):
 
 
 def test_official_sources_are_listed_in_order():
-    assert utils.VGG16_SOURCES[0].url == utils.VGG16_URL and 'drive.google.com' in utils.VGG16_URL
-    assert utils.VGG16_SOURCES[-1].url.endswith('/vgg16.pt') and len(utils.VGG16_SOURCES[-1].sha256) == 64
-    assert all(s.where for s in utils.VGG16_SOURCES + utils.STYLEGAN_FFHQ_SOURCES)
+    assert network_sources.VGG16_SOURCES[0].url == network_sources.VGG16_URL and 'drive.google.com' in network_sources.VGG16_URL
+    assert network_sources.VGG16_SOURCES[-1].url.endswith('/vgg16.pt') and len(network_sources.VGG16_SOURCES[-1].sha256) == 64
+    assert all(s.where for s in network_sources.VGG16_SOURCES + network_sources.STYLEGAN_FFHQ_SOURCES)
 
 
 def test_unreachable_hosts_fail_over_at_once_and_name_the_offline_remedy(tmp_path):
     """A name that does not resolve or a refused connection is not retried: one error lists every source."""
     import time
-    import utils
     from dnnlib import util
-    sources = [utils.NetworkSource('http://no-such-host.invalid/vgg16.pkl', 'a host that does not resolve'),
-               utils.NetworkSource('http://127.0.0.1:9/vgg16.pkl', 'a refused connection (discard port)')]
+    sources = [network_sources.NetworkSource('http://no-such-host.invalid/vgg16.pkl', 'a host that does not resolve'),
+               network_sources.NetworkSource('http://127.0.0.1:9/vgg16.pkl', 'a refused connection (discard port)')]
     start = time.time()
     with pytest.raises(util.DownloadError) as info:
-        utils.open_network(sources, cache_dir=str(tmp_path), verbose=False)
+        network_sources.open_network(sources, loading.check_network_file, cache_dir=str(tmp_path), verbose=False)
     assert time.time() - start < 10  # no retries (10 attempts each took ~50 s before)
     message = str(info.value)
     assert 'tried 2' in message and 'no-such-host.invalid' in message and '127.0.0.1:9' in message

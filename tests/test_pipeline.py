@@ -13,6 +13,7 @@ import dnnlib.tflib as tflib
 import precision_recall
 from conftest import REPO, shared_path
 from datasets.tfrecords import DatasetError, TFRecordImages, write_tfrecords
+from networks.loading import load_network_file
 from network_factory import write_vgg_pickle
 
 NUM_REAL = 40
@@ -23,7 +24,7 @@ def assets(tmp_path_factory):
     root = tmp_path_factory.mktemp('assets')
     stylegan = shared_path('fixtures', 'stylegan_official', 'tiny32', 'network.pkl')
     vgg = write_vgg_pickle(str(root / 'vgg16.pkl'), width_divisor=16, seed=0)
-    _, _, Gs = tflib.load_network_pkl(stylegan)
+    _, _, Gs = load_network_file(stylegan)
     images = Gs.run(np.random.RandomState(7).randn(NUM_REAL, 32), None, truncation_psi=1.0, randomize_noise=True,
                     output_transform=dict(func=tflib.convert_images_to_uint8))
     write_tfrecords(str(root / 'ffhq'), images)
@@ -47,7 +48,7 @@ def common(assets, out):
 
 
 def vgg_features(assets, images):
-    _, _, vgg = tflib.load_network_pkl(assets['vgg'])
+    _, _, vgg = load_network_file(assets['vgg'])
     return vgg.run(images, minibatch_size=8)
 
 

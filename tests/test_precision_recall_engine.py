@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import precision_recall as pr
+from metrics.options import Options
 from conftest import REPO
 
 
@@ -32,8 +33,8 @@ def test_matches_float64_brute_force_on_integer_grid(seed, n, m, d, ks):
     ref = rs.randint(-2, 3, size=(n, d)).astype(np.float32)
     evl = rs.randint(-2, 3, size=(m, d)).astype(np.float32)
     evl[:5] = ref[:5]  # exact copies
-    got = pr.knn_precision_recall_details(ref, evl, ks, row_batch_size=7, col_batch_size=11, realism=True,
-                                          neighbors=True, verbose=False)
+    got = pr.knn_precision_recall_details(ref, evl, ks, options=Options(row_batch_size=7, col_batch_size=11),
+                                          realism=True, neighbors=True, verbose=False)
     p, r, realism, nn, r_ref = brute_force(ref, evl, ks)
     np.testing.assert_array_equal(got['precision_pred'], p)
     np.testing.assert_array_equal(got['recall_pred'], r)
@@ -161,15 +162,16 @@ def test_num_gpus_splits_columns_over_logical_devices_even_when_uneven():
         sys.path.insert(0, %r)
         import precision_recall as pr
         import metrics.distance_block as db
+        from metrics.options import Options
         db.COLUMN_TILE = 64
         assert db.column_parts(201, 3) == [(0, 128), (128, 192), (192, 201)]
         from dnnlib.tflib.tfutil import compute_devices
         assert [d.split('device:')[-1] for d in compute_devices(4)] == ['CPU:0', 'CPU:1', 'CPU:2', 'CPU:0']
         rs = np.random.RandomState(0)
         ref = rs.randn(525, 32).astype(np.float32); evl = rs.randn(499, 32).astype(np.float32)
-        one = pr.knn_precision_recall_details(ref, evl, [3], 128, 201, num_gpus=1, neighbors=True, verbose=False)
+        one = pr.knn_precision_recall_details(ref, evl, [3], options=Options(1, 128, 201), neighbors=True, verbose=False)
         for g in (2, 3):
-            many = pr.knn_precision_recall_details(ref, evl, [3], 128, 201, num_gpus=g, neighbors=True, verbose=False)
+            many = pr.knn_precision_recall_details(ref, evl, [3], options=Options(g, 128, 201), neighbors=True, verbose=False)
             for key in ('precision_pred', 'recall_pred', 'precision_nn', 'recall_nn', 'ref_radii', 'eval_radii'):
                 assert np.array_equal(one[key], many[key]), (g, key)
         d = pr.DistanceBlock(32, num_gpus=2).pairwise_distances(ref[:5], evl[:7])
@@ -187,11 +189,11 @@ def test_streamed_feature_sets_give_identical_results(monkeypatch):
     rs = np.random.RandomState(11)
     ref = rs.randn(300, 20).astype(np.float32)
     evl = rs.randn(260, 20).astype(np.float32)
-    resident = pr.knn_precision_recall_details(ref, evl, [1, 3], 64, 100, realism=True, neighbors=True,
-                                               verbose=False)
+    resident = pr.knn_precision_recall_details(ref, evl, [1, 3], options=Options(1, 64, 100), realism=True,
+                                               neighbors=True, verbose=False)
     monkeypatch.setattr(knn, 'RESIDENT_BYTES_LIMIT', 1000)
     assert not knn.PreparedFeatures(pr.DistanceBlock(20), ref).resident
-    streamed = pr.knn_precision_recall_details(ref, evl, [1, 3], 64, 100, realism=True, neighbors=True,
-                                               verbose=False)
+    streamed = pr.knn_precision_recall_details(ref, evl, [1, 3], options=Options(1, 64, 100), realism=True,
+                                               neighbors=True, verbose=False)
     for key, value in resident.items():
         np.testing.assert_array_equal(streamed[key], value, err_msg=key)

@@ -7,6 +7,7 @@ import pytest
 
 from conftest import shared_path
 import precision_recall as pr
+from metrics.options import Options
 
 CASES = ['gauss_n1000_d64', 'shift_n1500_m1000_d512', 'vgglike_n600_d4096', 'dup_gauss_n525_m500_d32',
          'dup_int_n525_m500_d32', 'multik_n800_d128']
@@ -45,9 +46,9 @@ def assert_rel_close(actual, expected, rtol, where=None, what=''):
 def run_details(info, ref, evl, dtype, **overrides):
     p = dict(info['params'])
     p.update(overrides)
-    return pr.knn_precision_recall_details(ref, evl, p['nhood_sizes'], p['row_batch_size'], p['col_batch_size'],
-                                           num_gpus=p.get('num_gpus', 1), dtype=dtype, realism=True,
-                                           neighbors=True, verbose=False)
+    options = Options(p.get('num_gpus', 1), p['row_batch_size'], p['col_batch_size'])
+    return pr.knn_precision_recall_details(ref, evl, p['nhood_sizes'], dtype, options, realism=True, neighbors=True,
+                                           verbose=False)
 
 
 @pytest.mark.parametrize('case', CASES)

@@ -8,8 +8,8 @@ from conftest import REPO
 FILTER_SCRIPT = r'''
 import os, subprocess, sys
 sys.path.insert(0, %r)
-import utils
-utils.quiet_tensorflow()
+from dnnlib import tf_logging
+tf_logging.quiet_tensorflow()
 import tensorflow as tf
 g = tf.Graph()
 with g.as_default():

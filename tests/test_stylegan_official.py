@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import dnnlib.tflib as tflib
+from networks import loading
+from networks.loading import load_network_file
 from conftest import shared_path
 
 FULL_CHECK = {'psi1.0_cutoffNone', 'psi0.7_cutoff8', 'defaults_noiseoff', 'psi0.3_cutoff12'}
@@ -13,7 +15,7 @@ FULL_CHECK = {'psi1.0_cutoffNone', 'psi0.7_cutoff8', 'defaults_noiseoff', 'psi0.
 
 def load(tag):
     folder = shared_path('fixtures', 'stylegan_official', tag)
-    nets = tflib.load_network_pkl(os.path.join(folder, 'network.pkl'))
+    nets = load_network_file(os.path.join(folder, 'network.pkl'))
     golden = np.load(os.path.join(folder, 'golden.npz'))
     meta = json.load(open(os.path.join(folder, 'meta.json')))
     return nets, golden, meta
@@ -123,6 +125,7 @@ def state_from_structure(structure, key, components):
 def make_network(state):
     net = tflib.Network.__new__(tflib.Network)
     net.__setstate__(state)
+    loading.attach_rebuilds(net)
     return net
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, shared_path
-from dnnlib import torchscript
+from networks import torchscript
 from networks import check_pickle, loading, vgg16
 from torchscript_factory import Storage, TensorView, contiguous, write_archive
 
@@ -44,7 +44,7 @@ def test_tf2_vgg_with_the_archive_weights_reproduces_the_archive_features():
 
 def test_reading_the_archive_never_imports_torch():
     code = ('import sys; sys.path.insert(0, %r)\n'
-            'from dnnlib import torchscript\n'
+            'from networks import torchscript\n'
             'a = torchscript.read_torchscript(%r)\n'
             'assert len(a.arrays) == 39\n'
             'assert not any(m == "torch" or m.startswith("torch.") for m in sys.modules), "torch was imported"\n'

@@ -13,6 +13,7 @@ from conftest import TEST_DATA, shared_path
 from dnnlib.tflib import safe_pickle
 from network_factory import NVIDIA_STYLE_VGG_SOURCE, nvidia_style_vgg_variables, write_vgg_pickle
 from networks import check_pickle
+from networks.loading import load_network_file
 from test_vgg16 import manual_forward
 
 TF1_STYLEGAN_SOURCE = open(os.path.join(TEST_DATA, 'tf1_stylegan_source.py')).read()
@@ -21,8 +22,8 @@ TF1_STYLEGAN_SOURCE = open(os.path.join(TEST_DATA, 'tf1_stylegan_source.py')).re
 def test_nvidia_style_vgg_trusted_and_safe_paths_agree(tmp_path):
     variables = nvidia_style_vgg_variables(16, seed=5)
     path = write_vgg_pickle(str(tmp_path / 'vgg16.pkl'), variables=variables)
-    _, _, safe = tflib.load_network_pkl(path)
-    _, _, trusted = tflib.load_network_pkl(path, trust_code=True)
+    _, _, safe = load_network_file(path)
+    _, _, trusted = load_network_file(path, trust_code=True)
     assert trusted.load_path == 'trusted pickle code' and trusted.output_shape == [None, 256]
     rs = np.random.RandomState(3)
     for shape in [(224, 224), (96, 160), (300, 256)]:
@@ -50,7 +51,7 @@ def pickle_with_source(fixture, source, trust):
     data = pickle.dumps(nets, protocol=4)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # e.g. our test source has no fused up-convolution: the marker check says so
-        return data, tflib.load_network_pkl(io.BytesIO(data), trust_code=trust)
+        return data, load_network_file(io.BytesIO(data), trust_code=trust)
 
 
 def tiny32_with_tf1_source(trust):
@@ -99,10 +100,10 @@ def test_stored_code_runs_only_with_the_flag(tmp_path):
     source = 'MARKER = %r\n' % str(marker) + NVIDIA_STYLE_VGG_SOURCE + MARKER_SOURCE.replace('import tensorflow as tf\n',
                                                                                            '')
     path = write_vgg_pickle(str(tmp_path / 'vgg16.pkl'), width_divisor=64, source=source)
-    _, _, net = tflib.load_network_pkl(path)
+    _, _, net = load_network_file(path)
     net.run(np.zeros([1, 3, 8, 8], np.uint8))
     assert not marker.exists()
-    _, _, trusted = tflib.load_network_pkl(path, trust_code=True)
+    _, _, trusted = load_network_file(path, trust_code=True)
     trusted.run(np.zeros([1, 3, 8, 8], np.uint8))
     assert marker.read_text() == 'executed'
 
@@ -114,8 +115,8 @@ def test_unknown_networks_load_only_with_the_flag(tmp_path):
                             'build_module_src': source, 'build_func_name': 'features', 'variables': []})
     data = pickle.dumps((state_net, state_net, state_net), protocol=4)
     with pytest.raises(tflib.NetworkPickleError, match="unknown build function 'features'"):
-        tflib.load_network_pkl(io.BytesIO(data))
-    _, _, net = tflib.load_network_pkl(io.BytesIO(data), trust_code=True)
+        load_network_file(io.BytesIO(data))
+    _, _, net = load_network_file(io.BytesIO(data), trust_code=True)
     images = np.random.RandomState(0).rand(2, 3, 5, 7).astype(np.float32)
     np.testing.assert_allclose(net.run(images), images.mean(axis=(2, 3)), rtol=1e-6)
     assert net.output_shape == [None, 3]
@@ -131,7 +132,7 @@ def test_unknown_networks_load_only_with_the_flag(tmp_path):
 
 def test_a_source_without_the_build_function_is_a_clear_error(tmp_path):
     path = write_vgg_pickle(str(tmp_path / 'vgg16.pkl'), width_divisor=64, source='import tensorflow as tf\n')
-    _, _, net = tflib.load_network_pkl(path, trust_code=True)
+    _, _, net = load_network_file(path, trust_code=True)
     with pytest.raises(ValueError, match="defines no function 'perceptual_features'"):
         net.run(np.zeros([1, 3, 8, 8], np.uint8))
 
@@ -200,12 +201,12 @@ def failing_pickle(tmp_path, **static_kwargs):
 
 def test_failures_of_stored_code_are_clean_errors_naming_the_network_and_the_op(tmp_path, capsys):
     from dnnlib.tflib.trusted_exec import StoredCodeError
-    _, _, net = tflib.load_network_pkl(failing_pickle(tmp_path), trust_code=True)
+    _, _, net = load_network_file(failing_pickle(tmp_path), trust_code=True)
     np.testing.assert_allclose(net.run(np.ones([2, 3, 4, 4], np.float32)), np.ones([2, 3]))
     with pytest.raises(StoredCodeError, match=r"network 'fragile' failed while running, at op \S*Assert\S*: "
                                               r"assertion failed: \[Condition x < y"):
         net.run(np.full([1, 3, 4, 4], 500, np.float32))
-    _, _, broken = tflib.load_network_pkl(failing_pickle(tmp_path, fail_at_build=True), trust_code=True)
+    _, _, broken = load_network_file(failing_pickle(tmp_path, fail_at_build=True), trust_code=True)
     with pytest.raises(StoredCodeError, match=r"failed while building its graph at line 7 of its source \(features\): "
                                               r"TypeError: an unsupported argument"):
         broken.run(np.ones([1, 3, 4, 4], np.float32))

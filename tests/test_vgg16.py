@@ -12,6 +12,8 @@ import dnnlib.tflib as tflib
 from network_factory import (NVIDIA_STYLE_VGG_SOURCE, network_from_state, nvidia_style_vgg_variables, vgg_state,
                              write_vgg_pickle)
 from networks import vgg16
+from networks import loading
+from networks.loading import load_network_file
 
 
 def tf1_resize_bilinear_reference(image, out_h, out_w):
@@ -103,9 +105,9 @@ def test_nvidia_style_pickle_loads_by_structure_and_computes_documented_features
     path = write_vgg_pickle(str(tmp_path / 'vgg16.pkl'), variables=variables)
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # the NVIDIA-style source matches the assumptions: no warning
-        _, _, net = tflib.load_network_pkl(path)
+        _, _, net = load_network_file(path)
     assert net.kind == 'feature network' and net.build_func_name == 'perceptual_features'
-    lines = net.layout()
+    lines = loading.layout_lines(net)
     assert '  conv1/conv1 %s -> conv1/weight (%s)' % (list(variables[0][1].shape), conv_layout) == lines[0]
     assert any(line.startswith('  lpips4/perceptual_weight_4') and line.endswith('-> unused') for line in lines)
     assert any('fc3/fc3' in line and 'unused: classifier' in line for line in lines)
@@ -159,7 +161,7 @@ def test_a_vgg_named_build_function_with_a_broken_layout_loads_but_names_the_pro
     net = network_from_state(vgg_state(variables=variables, build_func_name='vgg16_features'))
     assert net.kind == 'feature network'
     with pytest.raises(tflib.NetworkPickleError, match='no chain of 13 3x3 conv kernels'):
-        net.layout()
+        loading.layout_lines(net)
 
 
 @pytest.mark.parametrize('source,warning', [
@@ -170,7 +172,7 @@ def test_a_vgg_named_build_function_with_a_broken_layout_loads_but_names_the_pro
 def test_real_pickle_source_contradicting_assumptions_warns(source, warning):
     net = network_from_state(vgg_state(width_divisor=64, source=source))
     with pytest.warns(UserWarning, match=warning):
-        tflib.load_network_pkl(io.BytesIO(pickle.dumps(net, protocol=4)))
+        load_network_file(io.BytesIO(pickle.dumps(net, protocol=4)))
 
 
 def test_fixture_source_has_the_markers():

@@ -4,10 +4,11 @@ An official pickle (StyleGAN's `(G, D, Gs)`, the metrics' `vgg16.pkl`) stores,
 per network, its name, `static_kwargs`, sub-network `components`, the full
 source text of the module that built it (`build_module_src`), the build
 function's name and the variable values. The official `__setstate__` `exec`s
-that source; here it is never executed (see `dnnlib.tflib.safe_pickle`): the
-network is rebuilt by our own TF2 code, chosen by `networks.registry` from the
-build function name or, for the VGG-16 feature network, from the structure of
-the stored variables, and the stored values are assigned with shape checks.
+that source; here `__setstate__` only stores and validates the state (see
+`dnnlib.tflib.safe_pickle`). What evaluates it is attached afterwards by the loader
+(`networks.loading`): a `rebuild` object -- a registry row of `networks.registry`
+with `kind`, `load(net)` -> tf.Module and `layout(net)` -> lines -- chosen from the
+build function name or the structure of the stored variables.
 """
 import collections
 import hashlib
@@ -86,7 +87,6 @@ class Network(NetworkInterface):
         if state['version'] not in SUPPORTED_VERSIONS:
             raise NetworkPickleError('Network pickle version %r is not supported (supported: %s)'
                                      % (state['version'], SUPPORTED_VERSIONS))
-        from networks import registry  # imported on use: networks.* import TensorFlow
         variables = state['variables']
         if not isinstance(variables, (list, tuple)) or not all(
                 isinstance(v, (list, tuple)) and len(v) == 2 and isinstance(v[0], str) for v in variables):
@@ -94,7 +94,6 @@ class Network(NetworkInterface):
         if not isinstance(state['build_func_name'], str):
             raise NetworkPickleError('network %r: build function name is not a string' % state['name'])
         stored = collections.OrderedDict((name, np.asarray(value)) for name, value in variables)
-        entry = registry.lookup(state['build_func_name'], stored)
         for key, comp in state['components'].items():
             if not isinstance(comp, Network):
                 raise NetworkPickleError('network %r: component %r is a %s, not a Network'
@@ -107,8 +106,7 @@ class Network(NetworkInterface):
         self.build_module_src = state.get('build_module_src', '')
         self.build_func_name = state['build_func_name']
         self._stored = stored
-        self.entry = entry  # None: no rebuild (load_network_pkl refuses it unless the code is trusted)
-        self.kind = entry.kind if entry is not None else 'unknown'
+        self.rebuild = None  # attached by networks.loading: what rebuilds this network (or says why nothing does)
         self._module = None
         self._run_cache = {}
 
@@ -130,23 +128,19 @@ class Network(NetworkInterface):
             self._module = self._build()
         return self._module
 
+    @property
+    def kind(self):
+        """'generator', 'feature network', ... as the attached rebuild says; 'unknown' without one."""
+        return self.rebuild.kind if self.rebuild is not None else 'unknown'
+
     def _build(self):
-        if self.entry is None:
-            from networks import registry
-            raise NetworkPickleError('network %r: no TF2 rebuild for build function %r; its variables are not a '
-                                     'VGG-16 layout: %s' % (self.name, self.build_func_name,
-                                                            registry.why_not_vgg(self._stored)))
+        if self.rebuild is None:
+            raise NetworkPickleError('network %r: no TF2 rebuild attached for build function %r (load network files '
+                                     'with networks.loading)' % (self.name, self.build_func_name))
         try:
-            return self.entry.load(self)
+            return self.rebuild.load(self)
         except NotImplementedError:
             raise
-        except ValueError as e:
-            raise NetworkPickleError(str(e)) from e
-
-    def layout(self):
-        """Lines 'stored name [shape] -> role in the rebuild', one per stored variable."""
-        try:
-            return self.entry.layout(self)
         except ValueError as e:
             raise NetworkPickleError(str(e)) from e
 

@@ -1,20 +1,18 @@
 """Restricted unpickling of official dnnlib network pickles: nothing in the file is executed.
 
-`load_network_pkl` resolves only the globals a network pickle legitimately holds:
+`read_network_states` resolves only the globals a network pickle legitimately holds:
 `dnnlib.tflib.network.Network` states, numpy arrays/scalars/dtypes (old `numpy.core` and
 new `numpy._core` paths, including protocol 5's `_frombuffer`), EasyDict, OrderedDict, and --
 for pickles written with protocol 2 -- `_codecs.encode` of latin-1 text (how protocol 2 stores
 bytes). Any other global is
-refused, naming it. `build_module_src` is kept as text and never run, unless the caller
-opts in with `trust_code=True` (see `dnnlib.tflib.trusted_exec`).
+refused, naming it. `build_module_src` is kept as text and never run here (the opt-in
+`--trust_pickle_code` path, `dnnlib.tflib.trusted_exec`, is chosen by `networks.loading`).
 """
 import _codecs
 import collections
 import hashlib
 import io
-import os
 import pickle
-import warnings
 
 import numpy as np
 
@@ -92,82 +90,6 @@ def read_network_states(data):
     return obj
 
 
-def load_network_pkl(file_or_path, trust_code=False):
-    """Load an official network pickle -> a Network or a tuple of Networks (e.g. (G, D, Gs)).
-
-    trust_code=False (default): networks are rebuilt by this project's TF2 code; nothing from
-    the file runs. trust_code=True: each network's stored `build_module_src` is executed in a
-    TF1-compatible graph (`dnnlib.tflib.trusted_exec`), as the official dnnlib does -- only
-    for files you trust. Raises NetworkPickleError for corrupt files, unexpected globals,
-    unknown build functions (safe path) and malformed states.
-    """
-    if isinstance(file_or_path, (str, os.PathLike)):
-        if not os.path.isfile(file_or_path):
-            raise FileNotFoundError('no such network pickle: %s' % file_or_path)
-        with open(file_or_path, 'rb') as f:
-            return load_network_pkl(f, trust_code)
-    obj = read_network_states(file_or_path.read())
-    items = obj if isinstance(obj, (tuple, list)) else (obj,)
-    if trust_code:
-        from dnnlib.tflib import trusted_exec
-        trusted_exec.warn_loudly('the network pickle', ', '.join(sorted({net.name for net in items})))
-        built = {}
-        for net in items:  # the same network may appear several times (vgg16.pkl's (net, net, net))
-            if id(net) not in built:
-                built[id(net)] = trusted_exec.TrustedNetwork(net)
-        trusted = [built[id(net)] for net in items]
-        return type(obj)(trusted) if isinstance(obj, (tuple, list)) else trusted[0]
-    for net in items:
-        _check_rebuildable(net)
-        _check_build_source(net)
-    return obj
-
-
-def _check_rebuildable(net):
-    for comp in net.components.values():
-        _check_rebuildable(comp)
-    if net.entry is None:
-        from networks import registry
-        raise NetworkPickleError('network %r: unknown build function %r; this project rebuilds %s (or run the stored '
-                                 'code with --trust_pickle_code). Its variables are not a VGG-16 layout: %s'
-                                 % (net.name, net.build_func_name, registry.known_names(),
-                                    registry.why_not_vgg(net.stored_arrays())))
-
-
-# sha256 of build_module_src texts whose build functions our rebuild follows (checked by running both).
-VERIFIED_SOURCES = {
-    '59128b51ac64d5565b79017275f51532e7797bf1a1b701f5c1316bf8c6a4c959':
-        'NVlabs/stylegan training/networks_stylegan.py (1e0d5c7)',
-}
-PLACEHOLDER_SOURCES = ('# network source omitted from this fixture',)
-
-
 def build_source_sha256(net):
+    """sha256 hex of the network's stored build source text."""
     return hashlib.sha256((net.build_module_src or '').encode('utf-8')).hexdigest()
-
-
-def _own_source_known(net):
-    """The network's own stored source (not its components') is verified or a fixture placeholder."""
-    return (net.build_module_src or '') in PLACEHOLDER_SOURCES or build_source_sha256(net) in VERIFIED_SOURCES
-
-
-def is_verified_source(net):
-    """True when the network's stored source (and its components') is in VERIFIED_SOURCES or a placeholder."""
-    return _own_source_known(net) and all(is_verified_source(comp) for comp in net.components.values())
-
-
-def source_problems(net):
-    """Assumptions of the rebuild that the stored network `net` (not its components) contradicts."""
-    return [] if net.entry is None else list(net.entry.source_problems(net))
-
-
-def _check_build_source(net):
-    """Warn when the stored source contradicts what the rebuild assumes."""
-    for comp in net.components.values():
-        _check_build_source(comp)
-    if _own_source_known(net):
-        return
-    problems = source_problems(net)
-    if problems:
-        warnings.warn('network %r: its stored build source differs from what this rebuild assumes: %s'
-                      % (net.name, '; '.join(problems)))

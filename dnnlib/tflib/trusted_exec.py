@@ -16,7 +16,7 @@ assigns the stored values by local variable name. This module does the same in T
 
 `TrustedNetwork` exposes the interface the experiments use (`run`, `input_shape`,
 `output_shape`, `name`, `kind`, `fingerprint`, `components`). **The stored code runs with
-your user's rights**: load only files you trust. The default path (`load_network_pkl`
+your user's rights**: load only files you trust. The default path (`networks.loading.load_network_file`
 without `trust_code`) never executes anything.
 """
 import builtins

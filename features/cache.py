@@ -29,13 +29,12 @@ KEY_FORMAT = 2
 def feature_cache_parts(source, feature_net, minibatch_size):
     """OrderedDict of the key parts above for images `source` and network `feature_net`."""
     import tensorflow as tf
-    from networks.loading import SAFE_REBUILD
     return collections.OrderedDict([
         ('format', KEY_FORMAT),
         ('source', source.identity),
         ('image_transform', getattr(source, 'transform', 'uint8 as stored')),
         ('network', feature_net.fingerprint()),
-        ('load_path', getattr(feature_net, 'load_path', SAFE_REBUILD)),
+        ('load_path', feature_net.load_path),
         ('feature_code', FEATURE_CODE_VERSION),
         ('minibatch_size', int(minibatch_size)),
         ('tensorflow', tf.__version__),
@@ -78,7 +77,7 @@ def stored_parts(data):
 
 # What the tool writes into --cache_dir, by folder: file-name patterns of its own outputs. `clear_cache` removes
 # only files that match (feature files must also hold a key of this tool's format); any other file stays.
-_TMP = r'|\.tmp_.+\.[A-Za-z0-9_]{8}|tmp_[A-Za-z0-9_]{8}'  # atomic_output and open_url temporaries
+_TMP = r'|\.tmp_.+\.[A-Za-z0-9_]{8}|tmp_[A-Za-z0-9_]{8}'  # dnnlib.output_files temporaries (and older ones)
 CACHE_FILES = {
     'features': r'^([0-9A-Za-z_]+-[0-9A-Za-z_]{1,8}-[0-9a-f]{24}\.npz' + _TMP + ')$',
     'network_sources': r'^(.+_[0-9a-f]{12}\.(build_module_src\.py|layout\.txt)' + _TMP + ')$',

@@ -4,18 +4,21 @@ from tqdm.auto import tqdm
 
 import dnnlib.tflib as tflib
 from datasets.batching import equal_shape_batches
+from metrics.options import DEFAULT
+
+TRUNCATION_CUTOFF = 18  # the official experiments truncate the first 18 style inputs (all of FFHQ-1024's)
 
 
-def features_of_images(feature_net, images, count, minibatch_size=8, num_gpus=1, progress=True, desc='features'):
+def features_of_images(feature_net, images, count, options=DEFAULT, desc='features'):
     """Features [count, D] float32 of the first `count` uint8 [C, H, W] images of the iterator `images`.
 
-    Consecutive images of equal size are batched by `minibatch_size` (the network resizes inside).
+    Consecutive images of equal size are batched by `options.minibatch_size` (the network resizes inside).
     """
     out = np.zeros([count, feature_net.output_shape[1]], np.float32)
     filled = 0
-    with tqdm(total=count, desc=desc, disable=not progress, unit='img') as bar:
-        for batch in equal_shape_batches(images, minibatch_size, limit=count):
-            out[filled:filled + len(batch)] = feature_net.run(batch, num_gpus=num_gpus, assume_frozen=True)
+    with tqdm(total=count, desc=desc, disable=not options.progress, unit='img') as bar:
+        for batch in equal_shape_batches(images, options.minibatch_size, limit=count):
+            out[filled:filled + len(batch)] = feature_net.run(batch, num_gpus=options.num_gpus, assume_frozen=True)
             filled += len(batch)
             bar.update(len(batch))
     if filled != count:
@@ -23,27 +26,28 @@ def features_of_images(feature_net, images, count, minibatch_size=8, num_gpus=1,
     return out
 
 
-def generated_features(Gs, feature_net, rnd, num_images, truncation_psi, minibatch_size=8, num_gpus=1,
-                       truncation_cutoff=18, progress=True, desc='generating'):
+def generated_features(Gs, feature_net, rnd, num_images, truncation_psi, options=DEFAULT, desc='generating'):
     """(features [num_images, D] float32, latents [num_images, latent_size] float32) as the official experiments.
 
     Latents come from `rnd.randn` per minibatch (float64, fed as float32); images are
-    Gs.run(..., truncation_psi, truncation_cutoff=18, randomize_noise=True) converted to uint8 NCHW.
+    Gs.run(..., truncation_psi, truncation_cutoff=18, randomize_noise=True) converted to uint8 NCHW, in
+    minibatches of options.minibatch_size.
     """
     fmt = dict(func=tflib.convert_images_to_uint8)
     features = np.zeros([num_images, feature_net.output_shape[1]], np.float32)
     latents = np.zeros([num_images, Gs.input_shape[1]], np.float32)
-    for begin in tqdm(range(0, num_images, minibatch_size), desc=desc, disable=not progress, unit='batch'):
+    minibatch_size = options.minibatch_size
+    for begin in tqdm(range(0, num_images, minibatch_size), desc=desc, disable=not options.progress, unit='batch'):
         end = min(begin + minibatch_size, num_images)
         latent_batch = rnd.randn(end - begin, *Gs.input_shape[1:])
-        images = Gs.run(latent_batch, None, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff,
-                        randomize_noise=True, output_transform=fmt, num_gpus=num_gpus)
-        features[begin:end] = feature_net.run(images, num_gpus=num_gpus, assume_frozen=True)
+        images = Gs.run(latent_batch, None, truncation_psi=truncation_psi, truncation_cutoff=TRUNCATION_CUTOFF,
+                        randomize_noise=True, output_transform=fmt, num_gpus=options.num_gpus)
+        features[begin:end] = feature_net.run(images, num_gpus=options.num_gpus, assume_frozen=True)
         latents[begin:end] = latent_batch
     return features, latents
 
 
-def generate_images(Gs, latents, truncation_psi, truncation_cutoff=18):
+def generate_images(Gs, latents, truncation_psi, truncation_cutoff=TRUNCATION_CUTOFF):
     """uint8 [N, 3, R, R] images of the given latents (fresh random noise, as the official realism code)."""
     fmt = dict(func=tflib.convert_images_to_uint8)
     images = Gs.run(latents, None, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff,

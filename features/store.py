@@ -5,16 +5,17 @@ unshuffled, repeating stream, so over the sweep it computes VGG features of
 150,000 images. A record's features do not depend on when it is read, so here
 each record's features are computed once, kept in an on-disk cache (npz holding
 the first K records' features, written atomically, keyed by everything that
-defines them: see experiments/feature_cache.py) and windows are index slices of it.
+defines them: see features/cache.py) and windows are index slices of it.
 """
 import json
 import os
 
 import numpy as np
 
-from datasets.feature_files import save_features
-from experiments import feature_cache
-from experiments.feature_extraction import features_of_images
+from features import cache as feature_cache
+from features.extraction import features_of_images
+from features.files import save_features
+from metrics.options import DEFAULT
 
 
 class FeatureArray:
@@ -35,17 +36,14 @@ class CachedImageFeatures:
     Attributes: key_parts (what the cache key covers), cache_path (None without a cache), features.
     """
 
-    def __init__(self, source, feature_net, minibatch_size=8, num_gpus=1, cache_dir=None, progress=True,
-                 desc='real features'):
+    def __init__(self, source, feature_net, options=DEFAULT, cache_dir=None, desc='real features'):
         self.source = source
         self.num_images = source.num_images
         self.feature_net = feature_net
-        self.minibatch_size = minibatch_size
-        self.num_gpus = num_gpus
-        self.progress = progress
+        self.options = options
         self.desc = desc  # progress bar label
         self.identity = source.identity
-        self.key_parts = feature_cache.feature_cache_parts(source, feature_net, minibatch_size)
+        self.key_parts = feature_cache.feature_cache_parts(source, feature_net, options.minibatch_size)
         self.cache_path = (os.path.join(cache_dir, feature_cache.feature_cache_name(
             self.key_parts, feature_cache.source_label(source)))
                            if cache_dir else None)
@@ -76,8 +74,7 @@ class CachedImageFeatures:
         have = len(self.features)
         if count <= have:
             return
-        new = features_of_images(self.feature_net, self.source.iterate(have), count - have, self.minibatch_size,
-                                 self.num_gpus, self.progress, desc=self.desc)
+        new = features_of_images(self.feature_net, self.source.iterate(have), count - have, self.options, self.desc)
         self.features = np.concatenate([self.features, new], axis=0)
         if self.cache_path:
             save_features(self.cache_path, self.features, key_parts=np.array(json.dumps(self.key_parts)))

@@ -1,8 +1,12 @@
 """Metrics reported beside the official precision/recall: intervals, density/coverage, symmetric P&R."""
 from metrics.bootstrap import bootstrap_intervals
+from metrics.convention import CONVENTIONS
 from metrics.emergent_asymmetry import symmetric_from_statistics
 from metrics.manifold_stats import manifold_statistics
+from metrics.options import DEFAULT
 from metrics.prdc import prdc_from_statistics
+
+EXTRAS_CONVENTION = CONVENTIONS['prdc']  # as their papers' code: strict '<', ties exact
 
 
 def official_bootstrap(details, num_resamples, nhood_sizes, seed=0):
@@ -22,10 +26,11 @@ def describe_bootstrap(intervals):
             for k, per_metric in intervals.items() for name, ci in per_metric.items()]
 
 
-def manifold_extras(ref, evl, k, num_resamples=0, num_gpus=1, progress=True, seed=0):
-    """prdc metrics and the symmetric ones at k (strict '<', as their papers' code), with optional intervals."""
-    stats = manifold_statistics(ref, evl, [k], strict=True, num_gpus=num_gpus, progress=progress, exact_ties=True)
-    out = {'k': k, 'tie': '<', 'prdc': prdc_from_statistics(stats), 'symmetric': symmetric_from_statistics(stats)}
+def manifold_extras(real, fake, k, num_resamples=0, options=DEFAULT, seed=0):
+    """prdc metrics and the symmetric ones at k (EXTRAS_CONVENTION), with optional bootstrap intervals."""
+    stats = manifold_statistics(real, fake, [k], EXTRAS_CONVENTION, options)
+    out = {'k': k, 'tie': EXTRAS_CONVENTION.rule, 'prdc': prdc_from_statistics(stats),
+           'symmetric': symmetric_from_statistics(stats)}
     if num_resamples:
         out['bootstrap'] = bootstrap_intervals(stats, num_resamples, seed=seed)
     return out

@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from dnnlib.output_files import atomic_output
 from metrics.feature_checks import as_feature_matrix
 
 METADATA = ('key_parts',)  # arrays the feature cache stores beside `features`
@@ -69,6 +70,5 @@ def save_feature_sets(path, real, fake):
 
 
 def _save_npz(path, **arrays):
-    from utils import atomic_output
     with atomic_output(path, 'wb') as f:
         np.savez(f, **arrays)

@@ -1,0 +1,105 @@
+"""Files written so that nobody sees them half-written: the one atomic-write helper of the project.
+
+`pending_file(folder)` gives a temporary file beside its destination; `commit(path)` flushes it
+to disk and renames it into place, anything else (an error, Ctrl-C, no commit) removes it.
+`atomic_output(path)` is the usual form when the destination is known up front. Every file the
+project writes (results, caches, downloads, saved sources, tfrecords) goes through here.
+A function registered with `before_first_output(folder, func)` runs once, just before the first
+file below `folder` is put in place (run_metric uses it to clear the previous run's outputs).
+"""
+import contextlib
+import json
+import os
+import tempfile
+
+_BEFORE_FIRST_OUTPUT = {}  # folder -> function to call once, before the first output is put in place below it
+_WRITTEN = set()  # absolute paths this process committed
+
+
+class PendingFile:
+    """A temporary file (`file` opened in the requested mode, at `path`) waiting to be committed."""
+
+    def __init__(self, file, path):
+        self.file, self.path, self.committed = file, path, False
+
+    def commit(self, destination):
+        """Flush and fsync the file, then rename it to `destination` (atomic on one file system)."""
+        destination = os.path.abspath(destination)
+        if not self.file.closed:
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
+        for folder in list(_BEFORE_FIRST_OUTPUT):
+            if destination == folder or destination.startswith(folder + os.sep):
+                _BEFORE_FIRST_OUTPUT.pop(folder)()
+        os.replace(self.path, destination)
+        self.committed = True
+        _WRITTEN.add(destination)
+
+
+@contextlib.contextmanager
+def pending_file(folder, mode='wb', name='download'):
+    """Yield a PendingFile in `folder` (created if needed) named '.tmp_<name>.<random>'; removed unless committed."""
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.tmp_' + name + '.', dir=folder)
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the file the normal permissions
+    pending = PendingFile(os.fdopen(fd, mode), tmp)
+    try:
+        yield pending
+    finally:
+        if not pending.committed:
+            with contextlib.suppress(OSError):
+                pending.file.close()
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+
+
+@contextlib.contextmanager
+def atomic_output(path, mode='w'):
+    """Open a temporary file beside `path`; on success it replaces `path`, on error it is removed.
+
+    Readers never see a half-written file, and an interrupted run leaves the old file (or none).
+    """
+    with pending_file(os.path.dirname(os.path.abspath(path)), mode, os.path.basename(path)) as pending:
+        yield pending.file
+        pending.commit(path)
+
+
+def save_json(path, obj):
+    """Write `obj` as indented JSON, atomically."""
+    with atomic_output(path) as f:
+        json.dump(obj, f, indent=2, sort_keys=False)
+        f.write('\n')
+
+
+def written_files(folder):
+    """Paths (relative to `folder`, '/'-separated, sorted) this process committed below folder."""
+    folder = os.path.abspath(folder)
+    return sorted(os.path.relpath(p, folder).replace(os.sep, '/') for p in _WRITTEN
+                  if p.startswith(folder + os.sep) and os.path.lexists(p))
+
+
+def before_first_output(folder, func):
+    """Call func() once, just before the first file below `folder` is put in place (func None: forget)."""
+    folder = os.path.abspath(folder)
+    if func is None:
+        _BEFORE_FIRST_OUTPUT.pop(folder, None)
+    else:
+        _BEFORE_FIRST_OUTPUT[folder] = func
+
+
+def check_writable_folder(folder, flag):
+    """Create `folder` if needed and prove a file can be written in it; ValueError naming the flag otherwise."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise ValueError('%s %s cannot be written: %s' % (flag, folder, e.strerror or e)) from e
+
+
+def current_umask():
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,1 @@
+"""Image features for the metrics: extraction by a feature network, the cached real-feature store, feature files."""

@@ -1,0 +1,35 @@
+"""How a computation runs (never what it computes): devices, batch sizes and progress, as one value.
+
+Built once -- by `run_metric.py` from the command line, or by the official signatures of
+`precision_recall.py` from their arguments -- and passed down as the keyword `options`.
+The numerics that decide the numbers (rule, dtype, distance form, ties) are a `Convention`
+(metrics/convention.py); results never depend on anything here.
+"""
+import dataclasses
+
+from metrics.feature_checks import as_batch_size
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """num_gpus: devices to split work over (>= 1; see dnnlib.tflib.tfutil.compute_devices).
+    row_batch_size, col_batch_size: rows x columns of one distance block (memory ~ their product).
+    minibatch_size: images per network call.
+    progress: show tqdm progress bars.
+    """
+    num_gpus: int = 1
+    row_batch_size: int = 10000
+    col_batch_size: int = 50000
+    minibatch_size: int = 8
+    progress: bool = False
+
+    def __post_init__(self):
+        for name in ('num_gpus', 'row_batch_size', 'col_batch_size', 'minibatch_size'):
+            object.__setattr__(self, name, as_batch_size(getattr(self, name), name))
+        object.__setattr__(self, 'progress', bool(self.progress))
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+DEFAULT = Options()
