@@ -12,6 +12,9 @@ Your own data:
 Cross-checking a port (why two P&R implementations disagree):
     python run_metric.py --real_features real.npz --fake_features fake.npz --conventions [--port_results mine.json]
 
+The StyleGAN2 paper's precision/recall (NVlabs/stylegan2 pr50k3: 50k images, k=3, float16 distances):
+    python run_metric.py --data_dir <ffhq tfrecords dir> --protocol stylegan2_pr50k3 [--network my_stylegan2.pkl]
+
 Checking NVIDIA's network files against this project's TF2 rebuild:
     python -m networks.check_pickle vgg16.pkl --trust_pickle_code
 
@@ -29,6 +32,15 @@ import time
 
 import numpy as np
 
+# The protocols a run can follow: the settings each fixes (None: the protocol does not fix it).
+PROTOCOLS = {
+    'kynkaat2019': {},
+    'stylegan2_pr50k3': {'nhood_sizes': [3], 'dtype': 'float16', 'truncations': [1.0, 0.7, 0.3], 'minibatch_size': 8,
+                         'truncation_sweep': False, 'realism_score': False, 'fake_dir': None, 'fake_features': None,
+                         'prdc': 0, 'bootstrap': 0, 'conventions': False},
+}
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group('official flags')
@@ -36,6 +48,10 @@ def parse_args(argv):
                                             'file is read as one unshuffled, repeating stream)')
     g.add_argument('-t', '--truncation_sweep', action='store_true', help='StyleGAN truncation sweep (paper Fig. 4)')
     g.add_argument('-r', '--realism_score', action='store_true', help='realism score experiment (paper Fig. 11)')
+    g.add_argument('--protocol', choices=sorted(PROTOCOLS), default='kynkaat2019',
+                   help='kynkaat2019 (default): the experiments of the 2019 script, as the flags say. stylegan2_pr50k3: '
+                        'the StyleGAN2 paper\'s P&R of one generator (50k reals and fakes, k=3, is_validation=True, '
+                        'float16 distances, default network stylegan2-ffhq-config-f.pkl); fixes its own settings')
     g = p.add_argument_group('inputs beyond the official script')
     g.add_argument('--real_dir', help='folder of real PNG/JPEG images (instead of --data_dir)')
     g.add_argument('--real_features', help='.npz/.npy of real features [N, d] (instead of images); FILE.npz:KEY names '
@@ -63,8 +79,8 @@ def parse_args(argv):
     g.add_argument('--num_gen_images', type=int, default=1000, help='generated images scored for realism')
     g.add_argument('--show_n_images', type=int, default=64, help='highest/lowest realism images saved')
     g.add_argument('--nhood_sizes', type=int, nargs='+', default=[3], help='k values (default 3)')
-    g.add_argument('--dtype', choices=['float32', 'float16'], default='float32',
-                   help='distance precision: float32 (current official) or float16 (official before 2021-10)')
+    g.add_argument('--dtype', choices=['float32', 'float16'], default=None,
+                   help='distance precision: float32 (current official, the default) or float16 (official before 2021-10)')
     g = p.add_argument_group('beyond the official metric')
     g.add_argument('--bootstrap', type=int, default=0, metavar='N',
                    help='95%% bootstrap intervals from N resamples for every k of --nhood_sizes (evaluated samples '
@@ -90,7 +106,7 @@ def parse_args(argv):
                    help='remove the files this tool wrote into --cache_dir (cached features, saved network sources, '
                         'downloads; each listed, nothing else touched) first (alone: clear and exit)')
     g.add_argument('--save_features', action='store_true',
-                   help='also save the features used, under features/ (evaluation.npz or truncation_<psi>.npz, each '
+                   help='also save the features used, under features/ (evaluation.npz, truncation_<psi>.npz or pr50k3.npz, each '
                         'holding real_features and fake_features; --real_features/--fake_features read them by role)')
     g.add_argument('--quiet', action='store_true', help='no progress bars (downloads included)')
     g.add_argument('--allow_large_images', action='store_true',
@@ -99,7 +115,18 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+def check_protocol(args):
+    """Refuse options that contradict what the chosen protocol fixes (naming them), rather than ignore them."""
+    defaults = vars(parse_args([]))
+    fixed = PROTOCOLS[args.protocol]
+    clashes = sorted('--%s' % k for k, v in fixed.items() if getattr(args, k) != defaults[k] and getattr(args, k) != v)
+    if clashes:
+        raise ValueError('--protocol %s fixes its own settings and cannot be combined with %s'
+                         % (args.protocol, ', '.join(clashes)))
+
+
 def check_args(args):
+    check_protocol(args)
     for name in ('minibatch_size', 'num_gpus', 'num_gen_images', 'show_n_images'):
         if getattr(args, name) < 1:
             raise ValueError('--%s must be >= 1' % name)
@@ -124,7 +151,8 @@ def check_args(args):
     if (args.fake_dir or args.fake_features) and args.truncation_sweep:
         raise ValueError('--truncation_sweep samples a generator; it cannot be combined with --fake_dir / '
                          '--fake_features (use --network to sweep your own StyleGAN pickle)')
-    if not (args.fake_dir or args.fake_features) and not (args.truncation_sweep or args.realism_score):
+    if not (args.fake_dir or args.fake_features) and not (args.truncation_sweep or args.realism_score) and \
+            args.protocol == 'kynkaat2019':
         raise ValueError('nothing to do: add --truncation_sweep and/or --realism_score, or give --fake_dir / '
                          '--fake_features to evaluate a set of generated images')
     if args.bootstrap < 0 or args.bootstrap == 1:
@@ -175,7 +203,11 @@ def make_config(args):
     from metrics.convention import official
     from metrics.options import Options
     fake_set = bool(args.fake_dir or args.fake_features)
-    return EasyDict(num_images=args.num_images if fake_set else (args.num_images or 50000),
+    pr50k3 = args.protocol == 'stylegan2_pr50k3'
+    if pr50k3:
+        from experiments import stylegan2_pr50k3 as preset
+        from networks.sources import STYLEGAN2_FFHQ_SOURCES
+    return EasyDict(protocol=args.protocol, num_images=args.num_images if fake_set else (args.num_images or 50000),
                     random_seed=args.random_seed, realism_seed=args.realism_seed, truncations=args.truncations,
                     truncation=1.0, num_gen_images=args.num_gen_images, show_n_images=args.show_n_images,
                     nhood_sizes=args.nhood_sizes, save_path=args.save_path, bootstrap=args.bootstrap,
@@ -183,13 +215,15 @@ def make_config(args):
                     real_features=args.real_features, fake_dir=args.fake_dir, fake_features=args.fake_features,
                     realism_score=args.realism_score, truncation_sweep=args.truncation_sweep, ms_ssim=args.ms_ssim,
                     ms_ssim_filter_size=args.ms_ssim_filter_size, save_features=args.save_features,
-                    conventions=args.conventions, port_results=args.port_results, network=args.network,
+                    conventions=args.conventions, port_results=args.port_results,
+                    network=args.network or (STYLEGAN2_FFHQ_SOURCES if pr50k3 else None),
                     feature_network=args.feature_network, trust_code=args.trust_pickle_code,
                     cache_dir=args.cache_dir,
                     feature_cache_dir=None if args.no_feature_cache else os.path.join(args.cache_dir, 'features'),
-                    options=Options(num_gpus=args.num_gpus, minibatch_size=args.minibatch_size,
-                                    progress=not args.quiet),
-                    convention=official(args.dtype))
+                    options=Options(num_gpus=args.num_gpus, minibatch_size=args.minibatch_size, progress=not args.quiet,
+                                    **(dict(row_batch_size=preset.ROW_BATCH_SIZE, col_batch_size=preset.COL_BATCH_SIZE)
+                                       if pr50k3 else {})),
+                    convention=official('float16' if pr50k3 else args.dtype or 'float32'))
 
 
 def config_record(cfg):
@@ -197,6 +231,8 @@ def config_record(cfg):
     import dataclasses
     record = {k: v for k, v in cfg.items() if k not in ('options', 'convention')}
     record.update(dataclasses.asdict(cfg.options), dtype=cfg.convention.dtype, convention=cfg.convention.name)
+    if cfg.network is not None and not isinstance(cfg.network, str):  # a protocol's default published sources
+        record['network'] = [source.url for source in cfg.network]
     return record
 
 
@@ -210,6 +246,11 @@ def _realism(ctx, stream):
     return stylegan_realism.run(ctx, stream)
 
 
+def _pr50k3(ctx, stream):
+    from experiments import stylegan2_pr50k3
+    return stylegan2_pr50k3.run(ctx, stream)
+
+
 def _truncation_sweep(ctx, stream):
     from experiments import stylegan_truncation
     return stylegan_truncation.run(ctx, stream)
@@ -221,6 +262,7 @@ EXPERIMENTS = [
     ('evaluation', lambda cfg: bool(cfg.fake_dir or cfg.fake_features), _fake_set),
     ('realism', lambda cfg: cfg.realism_score and not (cfg.fake_dir or cfg.fake_features), _realism),
     ('truncation_sweep', lambda cfg: cfg.truncation_sweep, _truncation_sweep),
+    ('pr50k3', lambda cfg: cfg.protocol == 'stylegan2_pr50k3', _pr50k3),
 ]
 
 

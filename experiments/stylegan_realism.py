@@ -5,7 +5,7 @@ import numpy as np
 
 import precision_recall
 from experiments.reporting import save_png, save_realism_grid
-from features.extraction import generate_images, generated_features
+from features.extraction import generate_images, generated_features, truncated
 from metrics.options import DEFAULT
 
 
@@ -51,14 +51,14 @@ def run_stylegan_realism(config, real_stream, Gs, feature_net):
     rnd = np.random.RandomState(config.realism_seed)
     real_start, real_features = real_stream.take(config.num_images)
     print('Generating images...')
-    fake_features, latents = generated_features(Gs, feature_net, rnd, config.num_gen_images, config.truncation,
-                                                config.options)
+    fake_features, latents = generated_features(Gs, feature_net, rnd, config.num_gen_images,
+                                                truncated(config.truncation), config.options)
     scores = realism_scores(real_features, fake_features, config.convention.dtype, config.options)
     highest, lowest = extremes(scores, config.show_n_images)
     result_dir = os.path.join(config.save_path, 'stylegan_realism', 'truncation%0.2f' % config.truncation)
     print('Saving %i low and high quality samples...' % len(highest))
     grid = save_extremes(result_dir, scores, highest, lowest,
-                         lambda idx: generate_images(Gs, latents[idx][None], config.truncation)[0])
+                         lambda idx: generate_images(Gs, latents[idx][None], truncated(config.truncation))[0])
     print('Done evaluating StyleGAN realism.\n')
     return {'result_dir': result_dir, 'grid': grid, 'real_window_start': int(real_start),
             'num_images': config.num_images, 'num_gen_images': config.num_gen_images,

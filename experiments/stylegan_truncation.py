@@ -6,7 +6,7 @@ import numpy as np
 
 import precision_recall
 from experiments import reporting
-from features.extraction import generated_features
+from features.extraction import TRUNCATION_CUTOFF, generated_features, truncated
 from features.files import save_feature_sets
 from metrics import extras
 
@@ -42,18 +42,24 @@ def run_truncation_sweep(config, real_stream, Gs, feature_net, save_features=Non
     save_features: None or callable(psi, real, fake) to keep the features used.
     """
     print('Running StyleGAN truncation sweep...')
+    if Gs.build_func_name == 'G_main':
+        layers = Gs.components.synthesis.input_shape[1]
+        print('StyleGAN2 generator (G_main): each psi is given explicitly, on %d of its %d style layers '
+              '(truncation_cutoff=%d); G_main\'s own default truncation (psi 0.5 on every layer) is not used'
+              % (min(TRUNCATION_CUTOFF, layers), layers, TRUNCATION_CUTOFF))
     rnd = np.random.RandomState(config.random_seed)  # one stream for all psi, as the official code
     rows, details = [], []
     for psi in config.truncations:
         print('Truncation %g' % psi)
         start = time.time()
         real_start, real_features = real_stream.take(config.num_images)
-        fake_features, _ = generated_features(Gs, feature_net, rnd, config.num_images, psi, config.options)
+        fake_features, _ = generated_features(Gs, feature_net, rnd, config.num_images, truncated(psi), config.options)
         state = precision_recall.knn_precision_recall_details(real_features, fake_features, config.nhood_sizes,
                                                               config.convention.dtype, config.options)
         rows.append([psi, state['precision'][0], state['recall'][0]])
         row = {'truncation_psi': psi, 'precision': state['precision'].tolist(), 'recall': state['recall'].tolist(),
                'nhood_sizes': list(config.nhood_sizes), 'real_window_start': int(real_start),
+               'generator_kwargs': truncated(psi),
                'num_images': config.num_images}
         if config.bootstrap:
             row['bootstrap'] = extras.official_bootstrap(state, config.bootstrap, config.nhood_sizes)

@@ -9,6 +9,12 @@ from metrics.options import DEFAULT
 TRUNCATION_CUTOFF = 18  # the official experiments truncate the first 18 style inputs (all of FFHQ-1024's)
 
 
+def truncated(psi):
+    """Generator kwargs of the official experiments for truncation psi: psi on the first 18 layers, given explicitly
+    (a StyleGAN2 G_main's own default, psi 0.5 on every layer, is never used)."""
+    return dict(truncation_psi=psi, truncation_cutoff=TRUNCATION_CUTOFF)
+
+
 def features_of_images(feature_net, images, count, options=DEFAULT, desc='features'):
     """Features [count, D] float32 of the first `count` uint8 [C, H, W] images of the iterator `images`.
 
@@ -26,12 +32,12 @@ def features_of_images(feature_net, images, count, options=DEFAULT, desc='featur
     return out
 
 
-def generated_features(Gs, feature_net, rnd, num_images, truncation_psi, options=DEFAULT, desc='generating'):
+def generated_features(Gs, feature_net, rnd, num_images, gen_kwargs, options=DEFAULT, desc='generating'):
     """(features [num_images, D] float32, latents [num_images, latent_size] float32) as the official experiments.
 
     Latents come from `rnd.randn` per minibatch (float64, fed as float32); images are
-    Gs.run(..., truncation_psi, truncation_cutoff=18, randomize_noise=True) converted to uint8 NCHW, in
-    minibatches of options.minibatch_size.
+    Gs.run(..., randomize_noise=True, **gen_kwargs) converted to uint8 NCHW, in minibatches of
+    options.minibatch_size. gen_kwargs: e.g. truncated(psi), or dict(is_validation=True) (StyleGAN2's metrics).
     """
     fmt = dict(func=tflib.convert_images_to_uint8)
     features = np.zeros([num_images, feature_net.output_shape[1]], np.float32)
@@ -40,16 +46,15 @@ def generated_features(Gs, feature_net, rnd, num_images, truncation_psi, options
     for begin in tqdm(range(0, num_images, minibatch_size), desc=desc, disable=not options.progress, unit='batch'):
         end = min(begin + minibatch_size, num_images)
         latent_batch = rnd.randn(end - begin, *Gs.input_shape[1:])
-        images = Gs.run(latent_batch, None, truncation_psi=truncation_psi, truncation_cutoff=TRUNCATION_CUTOFF,
-                        randomize_noise=True, output_transform=fmt, num_gpus=options.num_gpus)
+        images = Gs.run(latent_batch, None, randomize_noise=True, output_transform=fmt, num_gpus=options.num_gpus,
+                        **gen_kwargs)
         features[begin:end] = feature_net.run(images, num_gpus=options.num_gpus, assume_frozen=True)
         latents[begin:end] = latent_batch
     return features, latents
 
 
-def generate_images(Gs, latents, truncation_psi, truncation_cutoff=TRUNCATION_CUTOFF):
+def generate_images(Gs, latents, gen_kwargs):
     """uint8 [N, 3, R, R] images of the given latents (fresh random noise, as the official realism code)."""
     fmt = dict(func=tflib.convert_images_to_uint8)
-    images = Gs.run(latents, None, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff,
-                    randomize_noise=True, output_transform=fmt)
+    images = Gs.run(latents, None, randomize_noise=True, output_transform=fmt, **gen_kwargs)
     return np.clip(images, 0, 255).astype(np.uint8)

@@ -35,6 +35,8 @@ WHAT = {'generator': 'StyleGAN pickle', 'feature network': 'feature network file
 VERIFIED_SOURCES = {
     '59128b51ac64d5565b79017275f51532e7797bf1a1b701f5c1316bf8c6a4c959':
         'NVlabs/stylegan training/networks_stylegan.py (1e0d5c7)',
+    'e9e77f184660883fdfd9b283d3c11e076859a5e8192ee7c9b4c1c70d84c1b0b6':
+        'NVlabs/stylegan2 training/networks_stylegan2.py (bf0fe0b)',
 }
 PLACEHOLDER_SOURCES = ('# network source omitted from this fixture',)
 

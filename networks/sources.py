@@ -33,6 +33,10 @@ VGG16_SOURCES = (
                   'NVIDIA CDN, NVlabs/stylegan2-ada-pytorch metrics/precision_recall.py (TorchScript)',
                   sha256='b437eb095feaeb0b83eb3fa11200ebca4548ee39a07fb944a417ddc516cc07c3'),
 )
+STYLEGAN2_FFHQ_SOURCES = (
+    NetworkSource('https://nvlabs-fi-cdn.nvidia.com/stylegan2/networks/stylegan2-ffhq-config-f.pkl',
+                  'NVIDIA CDN, NVlabs/stylegan2 pretrained_networks.py (stylegan2-ffhq-config-f.pkl)'),
+)
 STYLEGAN_FFHQ_URL = STYLEGAN_FFHQ_SOURCES[0].url  # karras2019stylegan-ffhq-1024x1024.pkl
 VGG16_URL = VGG16_SOURCES[0].url  # vgg16.pkl
 DEFAULT_SOURCES = {'generator': STYLEGAN_FFHQ_SOURCES, 'feature network': VGG16_SOURCES}

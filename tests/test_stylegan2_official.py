@@ -123,3 +123,72 @@ def test_pickling_a_loaded_stylegan2_network_round_trips():
     np.testing.assert_array_equal(again.run(latents, None, randomize_noise=False),
                                   Gs.run(latents, None, randomize_noise=False))
     assert again.fingerprint() == Gs.fingerprint()
+
+
+@pytest.fixture(scope='module')
+def stylegan2_assets(tmp_path_factory):
+    """40 real images drawn by the tiny StyleGAN2 in dataset_tool layout, and a tiny VGG-format pickle."""
+    from datasets.tfrecords import write_tfrecords
+    from network_factory import write_vgg_pickle
+    root = tmp_path_factory.mktemp('sg2')
+    network = os.path.join(shared_path('fixtures', 'stylegan2_official', 'tiny32_skip'), 'network.pkl')
+    _, _, Gs = load_network_file(network)
+    images = Gs.run(np.random.RandomState(3).randn(40, 32), None, truncation_psi=1.0, randomize_noise=False,
+                    output_transform=dict(func=tflib.convert_images_to_uint8))
+    write_tfrecords(str(root / 'ffhq'), images)
+    return {'root': root, 'network': network, 'vgg': write_vgg_pickle(str(root / 'vgg16.pkl'), width_divisor=16),
+            'images': images}
+
+
+def run_metric(assets, out, *args):
+    import subprocess
+    import sys
+    from conftest import REPO
+    return subprocess.run([sys.executable, os.path.join(REPO, 'run_metric.py'), '--data_dir',
+                           str(assets['root'] / 'ffhq'), '--network', assets['network'], '--feature_network',
+                           assets['vgg'], '--cache_dir', str(assets['root'] / 'cache'), '--save_path', str(out),
+                           '--quiet', '--save_features'] + list(args), capture_output=True, text=True, timeout=900)
+
+
+def test_the_pr50k3_protocol_runs_its_settings_and_its_arithmetic(stylegan2_assets, tmp_path):
+    import precision_recall
+    out = tmp_path / 'out'
+    result = run_metric(stylegan2_assets, out, '--protocol', 'stylegan2_pr50k3', '--num_images', '32')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr == ''
+    assert "generator kwargs {'is_validation': True}, float16 distances" in result.stdout
+    assert 'the protocol uses 50000' in result.stdout
+    summary = json.load(open(str(out / 'results.json')))['pr50k3']
+    assert (summary['convention'], summary['nhood_size'], summary['row_batch_size'], summary['col_batch_size']) == \
+        ('official_fp16', 3, 10000, 10000)
+    saved = np.load(str(out / 'features' / 'pr50k3.npz'))
+    real, fake = saved['real_features'], saved['fake_features']
+    _, _, vgg = load_network_file(stylegan2_assets['vgg'])
+    np.testing.assert_array_equal(real, vgg.run(stylegan2_assets['images'][:32], minibatch_size=8))
+    expected = precision_recall.knn_precision_recall_features(real, fake, [3], dtype='float16', verbose=False)
+    assert (summary['precision'], summary['recall']) == (expected['precision'][0], expected['recall'][0])
+    assert 'pr50k3_precision %.4f  pr50k3_recall %.4f' % (expected['precision'][0], expected['recall'][0]) in \
+        result.stdout
+    # Settings the protocol fixes are refused, not ignored.
+    refused = run_metric(stylegan2_assets, tmp_path / 'no', '--protocol', 'stylegan2_pr50k3', '--dtype', 'float32',
+                         '--truncation_sweep')
+    assert refused.returncode == 2 and '--dtype, --truncation_sweep' in refused.stderr
+
+
+def test_a_stylegan2_truncation_sweep_gives_each_psi_explicitly(stylegan2_assets, tmp_path):
+    import precision_recall
+    out = tmp_path / 'out'
+    result = run_metric(stylegan2_assets, out, '--truncation_sweep', '--num_images', '24', '--truncations', '1.0',
+                        '0.5')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'StyleGAN2 generator (G_main): each psi is given explicitly, on 8 of its 8 style layers' in result.stdout
+    results = json.load(open(str(out / 'results.json')))
+    assert results['networks']['generator']['build_func_name'] == 'G_main'
+    for row in results['truncation_sweep']:
+        assert row['generator_kwargs'] == {'truncation_psi': row['truncation_psi'], 'truncation_cutoff': 18}
+        saved = np.load(str(out / 'features' / ('truncation_%0.2f.npz' % row['truncation_psi'])))
+        expected = precision_recall.knn_precision_recall_features(saved['real_features'], saved['fake_features'],
+                                                                  verbose=False)
+        assert row['precision'] == expected['precision'].tolist() and row['recall'] == expected['recall'].tolist()
+    table = np.loadtxt(str(out / 'stylegan_truncation.txt'), delimiter=',', skiprows=1)
+    np.testing.assert_array_equal(table[:, 0].astype(np.float32), np.float32([1.0, 0.5]))
