@@ -24,8 +24,10 @@ from metrics.distance_block import DistanceBlock  # noqa: E402
 from metrics.knn import SIDE_FIELDS, PreparedFeatures, Spheres, kth_nearest_radii, membership_pass  # noqa: E402
 from metrics.options import Options  # noqa: E402
 
-FIELD_SETS = [('inside (official P&R)', ('inside',)), ('inside, count, holds (prdc, symmetric)', ('inside', 'count', 'holds')),
-              ('inside, realism, nn', ('inside', 'realism', 'nn')), ('every field', tuple(SIDE_FIELDS))]
+FIELD_SETS = [('inside (official P&R)', ('inside',)),
+              ('inside, count, holds (prdc, symmetric)', ('inside', 'count', 'holds')),
+              ('inside, realism, nn', ('inside', 'realism', 'nn')),
+              ('every field', tuple(SIDE_FIELDS))]
 
 
 def main():

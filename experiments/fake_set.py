@@ -56,7 +56,8 @@ def evaluate_fake_set(cfg, reals, feature_net):
         store = CachedImageFeatures(fakes, feature_net(), cfg.options, cfg.feature_cache_dir, desc='generated features')
         fake = store.window(0, fakes.num_images)
     fake = fake[:num_fake]
-    state = precision_recall.knn_precision_recall_details(real, fake, cfg.nhood_sizes, cfg.convention.dtype, cfg.options)
+    state = precision_recall.knn_precision_recall_details(real, fake, cfg.nhood_sizes, cfg.convention.dtype,
+                                                          cfg.options)
     out = {'num_real': len(real), 'num_fake': len(fake), 'nhood_sizes': list(cfg.nhood_sizes),
            'precision': state['precision'].tolist(), 'recall': state['recall'].tolist()}
     for k, p, r in zip(cfg.nhood_sizes, state['precision'], state['recall']):

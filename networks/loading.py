@@ -158,7 +158,7 @@ def network_from_torchscript(file_or_path):
     try:
         net.rebuild = registry.rebuild_for(net, registry.FEATURE_NETWORK)
     except ValueError as e:
-        raise NetworkPickleError('TorchScript archive %s is not a VGG-16 feature network: %s'
+        raise NetworkPickleError('TorchScript archive %s holds no feature network this project rebuilds: %s'
                                  % (getattr(file_or_path, 'name', file_or_path), e)) from e
     net.load_path = TORCHSCRIPT
     net.archive = archive

@@ -41,13 +41,14 @@ class GMapping(BuiltNetwork):
     Output [N, dlatent_size], or [N, dlatent_broadcast, dlatent_size] when broadcasting.
     """
 
+    DEFAULTS = MAPPING_DEFAULTS
+    SUPPORTED = dict(dtype=('float32',), use_wscale=(True,), mapping_nonlinearity=tuple(ACTIVATIONS))
+    KNOWN = ALL_GENERATOR_KWARGS
+
     def __init__(self, name, static_kwargs):
         super().__init__(name)
-        p = take_kwargs(name, static_kwargs, MAPPING_DEFAULTS,
-                        supported=dict(dtype=('float32',), use_wscale=(True,), mapping_nonlinearity=tuple(ACTIVATIONS)),
-                        known=ALL_GENERATOR_KWARGS)
+        p = take_kwargs(name, static_kwargs, self.DEFAULTS, supported=self.SUPPORTED, known=self.KNOWN)
         self.p = p
-        self.act = ACTIVATIONS[p['mapping_nonlinearity']]
         if p['label_size']:
             self.label_weight = self.add_var('LabelConcat/weight', [p['label_size'], p['latent_size']])
         self.dense = []
@@ -70,13 +71,16 @@ class GMapping(BuiltNetwork):
             x = tf.concat([x, tf.matmul(tf.cast(labels_in, tf.float32), self.label_weight)], axis=1)
         if p['normalize_latents']:
             x = layers.pixel_norm(x)
-        lrmul = p['mapping_lrmul']
         for weight, bias in self.dense:
-            x = layers.dense(x, weight, GAIN, lrmul)
-            x = self.act(x + bias * np.float32(lrmul))
+            x = self.dense_layer(x, weight, bias)
         if p['dlatent_broadcast'] is not None:
             x = tf.tile(x[:, None], [1, p['dlatent_broadcast'], 1])
         return x
+
+    def dense_layer(self, x, weight, bias):
+        """One mapping layer, StyleGAN's way: act(x @ (W * sqrt(2)/sqrt(fan_in) * lrmul) + b * lrmul)."""
+        lrmul = self.p['mapping_lrmul']
+        return ACTIVATIONS[self.p['mapping_nonlinearity']](layers.dense(x, weight, GAIN, lrmul) + bias * np.float32(lrmul))
 
 
 class GSynthesis(BuiltNetwork):

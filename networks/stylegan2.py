@@ -20,6 +20,7 @@ import tensorflow as tf
 from dnnlib.tflib.ops.fused_bias_act import fused_bias_act
 from dnnlib.tflib.ops.upfirdn_2d import upsample_2d, upsample_conv_2d
 from networks.base import BuiltNetwork, take_kwargs
+from networks.stylegan import GMapping
 
 MAPPING_DEFAULTS = dict(latent_size=512, label_size=0, dlatent_size=512, dlatent_broadcast=None, mapping_layers=8,
                         mapping_fmaps=512, mapping_lrmul=0.01, mapping_nonlinearity='lrelu', normalize_latents=True,
@@ -50,43 +51,17 @@ def _bias_act(x, bias, act='linear', lrmul=1.0):
     return fused_bias_act(x, bias * np.float32(lrmul), axis=-1, act=act)
 
 
-class G2Mapping(BuiltNetwork):
-    """Mapping network: latents z [N, latent_size] (+ labels) -> w [N, dlatent_size] or [N, broadcast, size]."""
+class G2Mapping(GMapping):
+    """StyleGAN2's mapping network: StyleGAN's (same variables, pixel norm, label concat, broadcast) with bias and
+    activation as fused_bias_act computes them: act(x @ (W / sqrt(fan_in) * lrmul) + b * lrmul) * gain."""
 
-    def __init__(self, name, static_kwargs):
-        super().__init__(name)
-        p = take_kwargs(name, static_kwargs, MAPPING_DEFAULTS,
-                        supported=dict(dtype=('float32',), mapping_nonlinearity=ACTIVATIONS), known=ALL_KWARGS)
-        self.p = p
-        if p['label_size']:
-            self.label_weight = self.add_var('LabelConcat/weight', [p['label_size'], p['latent_size']])
-        self.dense = []
-        fan_in = p['latent_size'] * (2 if p['label_size'] else 1)
-        for i in range(p['mapping_layers']):
-            fmaps = p['dlatent_size'] if i == p['mapping_layers'] - 1 else p['mapping_fmaps']
-            self.dense.append((self.add_var('Dense%d/weight' % i, [fan_in, fmaps]),
-                               self.add_var('Dense%d/bias' % i, [fmaps])))
-            fan_in = fmaps
-        self.input_names = ['latents_in', 'labels_in']
-        self.input_shapes = [[None, p['latent_size']], [None, p['label_size']]]
-        out = [None, p['dlatent_size']] if p['dlatent_broadcast'] is None else \
-            [None, p['dlatent_broadcast'], p['dlatent_size']]
-        self.output_names, self.output_shapes = ['dlatents_out'], [out]
+    DEFAULTS = MAPPING_DEFAULTS
+    SUPPORTED = dict(dtype=('float32',), mapping_nonlinearity=ACTIVATIONS)
+    KNOWN = ALL_KWARGS
 
-    def __call__(self, latents_in, labels_in, **_dynamic):
-        p = self.p
-        x = tf.cast(latents_in, tf.float32)
-        if p['label_size']:
-            y = tf.matmul(tf.cast(labels_in, tf.float32), _weight(self.label_weight))
-            x = tf.concat([x, y], axis=1)
-        if p['normalize_latents']:
-            x = x * tf.math.rsqrt(tf.reduce_mean(tf.square(x), axis=1, keepdims=True) + 1e-8)
-        lrmul = p['mapping_lrmul']
-        for weight, bias in self.dense:
-            x = _bias_act(tf.matmul(x, _weight(weight, lrmul)), bias, p['mapping_nonlinearity'], lrmul)
-        if p['dlatent_broadcast'] is not None:
-            x = tf.tile(x[:, None], [1, p['dlatent_broadcast'], 1])
-        return x
+    def dense_layer(self, x, weight, bias):
+        lrmul = self.p['mapping_lrmul']
+        return _bias_act(tf.matmul(x, _weight(weight, lrmul)), bias, self.p['mapping_nonlinearity'], lrmul)
 
 
 class G2Synthesis(BuiltNetwork):

@@ -7,11 +7,10 @@ import numpy as np
 import PIL.Image
 import pytest
 
-import dnnlib.tflib as tflib
 from datasets.image_folder import ImageFolder
 from features import cache as feature_cache, store as real_features
-from metrics.options import Options
 from features.store import CachedImageFeatures
+from metrics.options import Options
 from networks.loading import load_network_file
 from network_factory import write_vgg_pickle
 

@@ -210,9 +210,12 @@ def main():
         print('%s: on %d lines in %d files' % ((word,) + mentions(files, word)))
     if '--loading' in sys.argv:
         edges = loading_crossings()
-        print('package crossings while loading a network file: %d distinct calls' % len(edges))
+        upward = [e for e in edges if e.split(' -> ')[1].split('.')[0] not in
+                  ALLOWED_IMPORTS.get(e.split('.')[0], set())]
+        print('package crossings while loading a network file: %d distinct calls, %d of them upward (a lower layer '
+              'calling a higher one)' % (len(edges), len(upward)))
         for edge in edges:
-            print('  ' + edge)
+            print('  %s%s' % (edge, '   <- upward' if edge in upward else ''))
     return 1 if cycles or wide or layers else 0
 
 
