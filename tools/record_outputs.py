@@ -207,6 +207,9 @@ def _compare_json(x, y, path, bad, added):
                 bad.append('%s/%s: missing in the second record' % (path, key))
             else:
                 _compare_json(x[key], y[key], '%s/%s' % (path, key), bad, added)
+    elif isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+        for i, (a, b) in enumerate(zip(x, y)):
+            _compare_json(a, b, '%s[%d]' % (path, i), bad, added)
     elif x != y:
         bad.append('%s: %s != %s' % (path, str(x)[:60], str(y)[:60]))
 
