@@ -82,3 +82,11 @@ def style_mod(x, dlatent, weight, bias):
     scale = tf.reshape(style[:, :channels], [-1, 1, 1, channels])
     shift = tf.reshape(style[:, channels:], [-1, 1, 1, channels])
     return x * (scale + 1) + shift
+
+
+def noise_input(x, stored_noise, randomize_noise):
+    """Per-pixel noise for NHWC x: fresh N(0, 1) [N, H, W, 1] draws, or the stored [1, 1, H, W] input as [1, H, W, 1]."""
+    if randomize_noise:
+        shape = tf.shape(x)
+        return tf.random.normal([shape[0], shape[1], shape[2], 1], dtype=x.dtype)
+    return tf.transpose(stored_noise, [0, 2, 3, 1])

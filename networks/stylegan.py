@@ -152,12 +152,7 @@ class GSynthesis(BuiltNetwork):
         p = self.p
         v = self.layer_vars[layer_idx]
         if p['use_noise']:
-            if randomize_noise:
-                shape = tf.shape(x)
-                noise = tf.random.normal([shape[0], shape[1], shape[2], 1], dtype=x.dtype)
-            else:
-                noise = tf.transpose(self.noise[layer_idx], [0, 2, 3, 1])  # [1, H, W, 1]
-            x = x + noise * v['noise_weight']
+            x = x + layers.noise_input(x, self.noise[layer_idx], randomize_noise) * v['noise_weight']
         x = self.act(x + v['bias'])
         if p['use_pixel_norm']:
             x = layers.pixel_norm(x, axis=3)

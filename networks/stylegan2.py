@@ -20,6 +20,7 @@ import tensorflow as tf
 from dnnlib.tflib.ops.fused_bias_act import fused_bias_act
 from dnnlib.tflib.ops.upfirdn_2d import upsample_2d, upsample_conv_2d
 from networks.base import BuiltNetwork, take_kwargs
+from networks.layers import noise_input
 from networks.stylegan import GMapping
 
 MAPPING_DEFAULTS = dict(latent_size=512, label_size=0, dlatent_size=512, dlatent_broadcast=None, mapping_layers=8,
@@ -139,12 +140,7 @@ class G2Synthesis(BuiltNetwork):
     def _layer(self, x, dlatents, index, scope, randomize_noise, up=False):
         v = self.layers[scope]
         x = self._modulated_conv(x, dlatents[:, index], v, up=up)
-        if randomize_noise:
-            shape = tf.shape(x)
-            noise = tf.random.normal([shape[0], shape[1], shape[2], 1], dtype=x.dtype)
-        else:
-            noise = tf.transpose(self.noise[index], [0, 2, 3, 1])  # [1, H, W, 1]
-        x = x + noise * v['noise_strength']
+        x = x + noise_input(x, self.noise[index], randomize_noise) * v['noise_strength']
         return _bias_act(x, v['bias'], self.p['nonlinearity'])
 
     def _to_rgb(self, x, y, dlatents, res):

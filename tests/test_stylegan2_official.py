@@ -10,17 +10,13 @@ import dnnlib.tflib as tflib
 from conftest import shared_path
 from networks import check_pickle, loading
 from networks.loading import load_network_file
-from test_stylegan_official import assert_uint8_matches
+from test_stylegan_official import assert_uint8_matches, check_mapping, load as load_fixture
 
 CONFIGS = ['tiny32_skip', 'tiny64_resnet']
 
 
 def load(tag):
-    folder = shared_path('fixtures', 'stylegan2_official', tag)
-    nets = load_network_file(os.path.join(folder, 'network.pkl'))
-    golden = np.load(os.path.join(folder, 'golden.npz'))
-    meta = json.load(open(os.path.join(folder, 'meta.json')))
-    return nets, golden, meta
+    return load_fixture(tag, 'stylegan2_official')
 
 
 @pytest.mark.parametrize('tag', CONFIGS)
@@ -28,10 +24,7 @@ def test_g_main_reproduces_every_golden_setting(tag):
     (G, D, Gs), golden, meta = load(tag)
     assert (G.kind, D.kind, Gs.kind) == ('generator', 'discriminator', 'generator')
     assert Gs.components.mapping.rebuild.name == 'G_mapping (StyleGAN2)'  # not StyleGAN's G_mapping
-    latents = golden['latents']
-    np.testing.assert_allclose(Gs.components.mapping.run(latents, None), golden['dlatents_mapping'], atol=1e-5, rtol=0)
-    np.testing.assert_array_equal(Gs.get_var('dlatent_avg'), golden['dlatent_avg'])
-    labels = np.zeros([len(latents), 0], np.float32)
+    latents, labels = check_mapping(Gs, golden)
     for setting in meta['settings']:
         name, kwargs = setting['name'], setting['gs_run_kwargs']
         coefs = Gs.module.truncation_coefs(**{k: v for k, v in kwargs.items() if k != 'randomize_noise'})

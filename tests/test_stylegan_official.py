@@ -13,12 +13,21 @@ from conftest import shared_path
 FULL_CHECK = {'psi1.0_cutoffNone', 'psi0.7_cutoff8', 'defaults_noiseoff', 'psi0.3_cutoff12'}
 
 
-def load(tag):
-    folder = shared_path('fixtures', 'stylegan_official', tag)
+def load(tag, family='stylegan_official'):
+    """((G, D, Gs), golden arrays, meta) of a fixture under ../shared/fixtures/<family>/<tag>."""
+    folder = shared_path('fixtures', family, tag)
     nets = load_network_file(os.path.join(folder, 'network.pkl'))
     golden = np.load(os.path.join(folder, 'golden.npz'))
     meta = json.load(open(os.path.join(folder, 'meta.json')))
     return nets, golden, meta
+
+
+def check_mapping(Gs, golden):
+    """The mapping output (within 1e-5) and dlatent_avg (exactly) of Gs against a golden -> (latents, empty labels)."""
+    latents = golden['latents']
+    np.testing.assert_allclose(Gs.components.mapping.run(latents, None), golden['dlatents_mapping'], atol=1e-5, rtol=0)
+    np.testing.assert_array_equal(Gs.get_var('dlatent_avg'), golden['dlatent_avg'])
+    return latents, np.zeros([len(latents), 0], np.float32)
 
 
 def uint8_boundary(images_float):
@@ -39,10 +48,7 @@ def assert_uint8_matches(ours, golden_u8, golden_float):
 def test_generator_reproduces_every_golden_setting(tag):
     (G, D, Gs), golden, meta = load(tag)
     assert (G.name, D.name, Gs.name) == ('G', 'D', 'Gs')
-    latents = golden['latents']
-    np.testing.assert_allclose(Gs.components.mapping.run(latents, None), golden['dlatents_mapping'], atol=1e-5, rtol=0)
-    np.testing.assert_array_equal(Gs.get_var('dlatent_avg'), golden['dlatent_avg'])
-    labels = np.zeros([len(latents), 0], np.float32)
+    latents, labels = check_mapping(Gs, golden)
     for setting in meta['settings']:
         name, kwargs = setting['name'], setting['gs_run_kwargs']
         truncation = {k: v for k, v in kwargs.items() if k != 'randomize_noise'}
