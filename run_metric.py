@@ -58,8 +58,10 @@ def parse_args(argv):
                                            'the array in a file with several')
     g.add_argument('--fake_dir', help='folder of generated PNG/JPEG images: evaluate them instead of a generator')
     g.add_argument('--fake_features', help='.npz/.npy of generated features [M, d] (FILE.npz:KEY as above)')
-    g.add_argument('--network', default=None, help='StyleGAN pickle path or URL (default: the official FFHQ-1024, '
-                                                    'from the first of its published locations that answers)')
+    g.add_argument('--network', default=None,
+                   help='StyleGAN or StyleGAN2 pickle, path or URL (default: the official FFHQ-1024 StyleGAN, from the '
+                        'first of its published locations that answers; with --protocol stylegan2_pr50k3: NVIDIA\'s '
+                        'stylegan2-ffhq-config-f.pkl)')
     g.add_argument('--feature_network', default=None,
                    help='VGG16 feature network: a vgg16.pkl-format pickle or NVIDIA\'s TorchScript vgg16.pt, path or '
                         'URL (default: the official vgg16.pkl, then its mirrors, then vgg16.pt)')
