@@ -9,10 +9,18 @@ neighbours over a second full buffer -- four distance matrices in all
 import numpy as np
 
 
+def numpy_gemm(U, V):
+    """U V^T [n, m] by the BLAS NumPy links."""
+    return U @ V.T
+
+
+GEMM = {'gemm': numpy_gemm}  # the GEMM the loop uses; benchmarks/bench_pr.py swaps in TensorFlow's to compare
+
+
 def _distances(U, V):
     norm_u = np.sum(np.square(U), axis=1).reshape(-1, 1)
     norm_v = np.sum(np.square(V), axis=1).reshape(1, -1)
-    return np.maximum(norm_u - 2 * (U @ V.T) + norm_v, 0.0)
+    return np.maximum(norm_u - 2 * GEMM['gemm'](U, V) + norm_v, 0.0)
 
 
 def _fill(buffer, U, V, col_batch_size):
