@@ -183,6 +183,12 @@ class DistanceBlock:
         Inputs are rounded to the block dtype (as feeding the official float16
         placeholders did). keep=False returns (None, norms) without keeping the copy.
         """
+        if keep and getattr(features, 'dtype', None) == self.tf_dtype.as_numpy_dtype:
+            # Already in the block dtype: one copy into a tensor, norms from the same row chunks as below.
+            whole = tf.convert_to_tensor(features)
+            norms = [squared_norms(whole[begin:begin + chunk_rows]) for begin in range(0, max(len(features), 1),
+                                                                                     chunk_rows)]
+            return whole, (norms[0] if len(norms) == 1 else tf.concat(norms, 0))
         xs, norms = [], []
         for begin in range(0, max(len(features), 1), chunk_rows):
             x = tf.cast(tf.convert_to_tensor(features[begin:begin + chunk_rows]), self.tf_dtype)

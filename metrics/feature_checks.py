@@ -78,6 +78,12 @@ def check_distance_range(feature_sets, dtype):
     """
     limit = float(np.finfo(dtype).max)
     for x in feature_sets:
+        if x.size == 0:
+            continue
+        # Cheap bound first: |x|^2 <= d max|x|^2. Far below the limit, the exact norms cannot reach it either.
+        peak = max(float(x.max()), -float(x.min()))
+        if 4 * x.shape[1] * peak * peak < limit / 16:
+            continue
         rounded = x.astype(dtype).astype(np.float64) if dtype == 'float16' else x.astype(np.float64)
         max_sq_norm = float(np.max(np.einsum('ij,ij->i', rounded, rounded)))
         if dtype == 'float16' and max_sq_norm >= limit:
