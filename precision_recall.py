@@ -37,6 +37,11 @@ OFFICIAL_NAMES = {'real_radii': 'ref_radii', 'fake_radii': 'eval_radii', 'fake_r
                   'real_realism': 'recall_realism', 'fake_nn': 'precision_nn', 'real_nn': 'recall_nn'}
 
 
+def official_fields(realism, neighbors):
+    """Side fields of the membership pass that the official outputs read (metrics.knn.SIDE_FIELDS)."""
+    return ('inside',) + ('realism',) * bool(realism) + ('nn',) * bool(neighbors)
+
+
 class ManifoldEstimator:
     """Estimates the manifold of given feature vectors by k-NN spheres.
 
@@ -84,11 +89,10 @@ class ManifoldEstimator:
         """
         eval_features = as_feature_matrix(eval_features, 'eval_features', self.distance_block.num_features)
         check_distance_range([eval_features], self.distance_block.dtype)
-        fields = ('inside',) + ('realism',) * bool(return_realism) + ('nn',) * bool(return_neighbors)
         evl, _ = membership_pass(self.distance_block, Spheres(PreparedFeatures(self.distance_block, eval_features),
                                                               None),
                                  Spheres(self._prepared, self.D), conventions.official(self.distance_block.dtype),
-                                 self.options, fields, self.eps)
+                                 self.options, official_fields(return_realism, return_neighbors), self.eps)
         outputs = (evl.inside.astype(np.int32),)
         if return_realism:
             outputs += (evl.realism,)
@@ -127,8 +131,7 @@ def knn_precision_recall_details(ref_features, eval_features, nhood_sizes=[3], d
         counts = '%i' % len(ref) if len(ref) == len(evl) else '%i real and %i generated' % (len(ref), len(evl))
         print('Evaluating k-NN precision and recall with %s samples...' % counts)
     start = time.time()
-    fields = ('inside',) + ('realism',) * bool(realism) + ('nn',) * bool(neighbors)
-    stats = statistics_of_checked(ref, evl, nhood_sizes, convention, options, fields)
+    stats = statistics_of_checked(ref, evl, nhood_sizes, convention, options, official_fields(realism, neighbors))
     precision_pred = stats['fake_in_real'].astype(np.int32)
     recall_pred = stats['real_in_fake'].astype(np.int32)
     details = {'precision': precision_pred.mean(axis=0), 'recall': recall_pred.mean(axis=0),

@@ -49,9 +49,10 @@ def parse_args(argv):
     g.add_argument('-t', '--truncation_sweep', action='store_true', help='StyleGAN truncation sweep (paper Fig. 4)')
     g.add_argument('-r', '--realism_score', action='store_true', help='realism score experiment (paper Fig. 11)')
     g.add_argument('--protocol', choices=sorted(PROTOCOLS), default='kynkaat2019',
-                   help='kynkaat2019 (default): the experiments of the 2019 script, as the flags say. stylegan2_pr50k3: '
-                        'the StyleGAN2 paper\'s P&R of one generator (50k reals and fakes, k=3, is_validation=True, '
-                        'float16 distances, default network stylegan2-ffhq-config-f.pkl); fixes its own settings')
+                   help='kynkaat2019 (default): the experiments of the 2019 script, as the flags say. '
+                        'stylegan2_pr50k3: the StyleGAN2 paper\'s P&R of one generator (50k reals and fakes, k=3, '
+                        'is_validation=True, float16 distances, default network stylegan2-ffhq-config-f.pkl); '
+                        'fixes its own settings')
     g = p.add_argument_group('inputs beyond the official script')
     g.add_argument('--real_dir', help='folder of real PNG/JPEG images (instead of --data_dir)')
     g.add_argument('--real_features', help='.npz/.npy of real features [N, d] (instead of images); FILE.npz:KEY names '
@@ -82,7 +83,8 @@ def parse_args(argv):
     g.add_argument('--show_n_images', type=int, default=64, help='highest/lowest realism images saved')
     g.add_argument('--nhood_sizes', type=int, nargs='+', default=[3], help='k values (default 3)')
     g.add_argument('--dtype', choices=['float32', 'float16'], default=None,
-                   help='distance precision: float32 (current official, the default) or float16 (official before 2021-10)')
+                   help='distance precision: float32 (current official, the default) or float16 (official before '
+                        '2021-10)')
     g = p.add_argument_group('beyond the official metric')
     g.add_argument('--bootstrap', type=int, default=0, metavar='N',
                    help='95%% bootstrap intervals from N resamples for every k of --nhood_sizes (evaluated samples '
@@ -108,8 +110,9 @@ def parse_args(argv):
                    help='remove the files this tool wrote into --cache_dir (cached features, saved network sources, '
                         'downloads; each listed, nothing else touched) first (alone: clear and exit)')
     g.add_argument('--save_features', action='store_true',
-                   help='also save the features used, under features/ (evaluation.npz, truncation_<psi>.npz or pr50k3.npz, each '
-                        'holding real_features and fake_features; --real_features/--fake_features read them by role)')
+                   help='also save the features used, under features/ (evaluation.npz, truncation_<psi>.npz or '
+                        'pr50k3.npz, each holding real_features and fake_features; --real_features/--fake_features '
+                        'read them by role)')
     g.add_argument('--quiet', action='store_true', help='no progress bars (downloads included)')
     g.add_argument('--allow_large_images', action='store_true',
                    help="read images above PIL's decompression-bomb limit (~179 megapixels); only for files you trust")
@@ -238,37 +241,20 @@ def config_record(cfg):
     return record
 
 
-def _fake_set(ctx, stream):
-    from experiments import fake_set
-    return fake_set.run(ctx)
-
-
-def _realism(ctx, stream):
-    from experiments import stylegan_realism
-    return stylegan_realism.run(ctx, stream)
-
-
-def _pr50k3(ctx, stream):
-    from experiments import stylegan2_pr50k3
-    return stylegan2_pr50k3.run(ctx, stream)
-
-
-def _truncation_sweep(ctx, stream):
-    from experiments import stylegan_truncation
-    return stylegan_truncation.run(ctx, stream)
-
-
-# The experiments, in the official order (realism before the sweep: they share one real stream):
-# results.json key, when it runs, the function (RunContext, RealStream) -> its results entry. Each writes its outputs.
+# The experiments, in the official order (realism before the sweep: they share one real stream): results.json key,
+# when it runs, and its module, whose run(RunContext, RealStream) writes its outputs and returns its results entry.
 EXPERIMENTS = [
-    ('evaluation', lambda cfg: bool(cfg.fake_dir or cfg.fake_features), _fake_set),
-    ('realism', lambda cfg: cfg.realism_score and not (cfg.fake_dir or cfg.fake_features), _realism),
-    ('truncation_sweep', lambda cfg: cfg.truncation_sweep, _truncation_sweep),
-    ('pr50k3', lambda cfg: cfg.protocol == 'stylegan2_pr50k3', _pr50k3),
+    ('evaluation', lambda cfg: bool(cfg.fake_dir or cfg.fake_features), 'experiments.fake_set'),
+    ('realism', lambda cfg: cfg.realism_score and not (cfg.fake_dir or cfg.fake_features),
+     'experiments.stylegan_realism'),
+    ('truncation_sweep', lambda cfg: cfg.truncation_sweep, 'experiments.stylegan_truncation'),
+    ('pr50k3', lambda cfg: cfg.protocol == 'stylegan2_pr50k3', 'experiments.stylegan2_pr50k3'),
 ]
 
 
 def run_experiments(args):
+    import importlib
+
     import utils
     from dnnlib.output_files import save_json
     from experiments.outputs import write_output_manifest
@@ -280,13 +266,11 @@ def run_experiments(args):
     utils.init_tf(cfg.random_seed)
     ctx = RunContext(cfg)
     stream = RealStream(ctx.reals())  # one reader shared by the experiments, realism first (official order)
-    for key, wanted, experiment in EXPERIMENTS:
+    for key, wanted, module in EXPERIMENTS:
         if wanted(cfg):
-            if key != 'evaluation':
-                ctx.generator()
-            results[key] = experiment(ctx, stream)
-            if ctx.networks:
-                results['networks'] = ctx.networks
+            results[key] = importlib.import_module(module).run(ctx, stream)
+    if ctx.networks:
+        results['networks'] = ctx.networks
     results['finished'] = time.strftime('%Y-%m-%d %H:%M:%S')
     peak = peak_gpu_memory_gb()
     if peak is not None:

@@ -20,8 +20,10 @@ def check_counts(num_real, num_fake, cfg):
                              % (flag, k, k, num_real, num_fake))
 
 
-def run(ctx):
-    """The evaluation of a given generated set by run_metric.py -> results entry."""
+def run(ctx, real_stream):
+    """The evaluation of a given generated set by run_metric.py -> results entry (the reals are read from their
+    start, not from `real_stream`)."""
+    del real_stream
     return evaluate_fake_set(ctx.cfg, ctx.reals(), ctx.feature_net)
 
 

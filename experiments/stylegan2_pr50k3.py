@@ -33,7 +33,8 @@ def run(ctx, real_stream):
     """pr50k3 of the generator against the reals -> results entry {'precision', 'recall', ...}."""
     cfg = ctx.cfg
     Gs, feature_net = ctx.generator(), ctx.feature_net()
-    note = '' if cfg.num_images == NUM_IMAGES else ' (the protocol uses %d; this is not the paper\'s setting)' % NUM_IMAGES
+    note = ('' if cfg.num_images == NUM_IMAGES else
+            ' (the protocol uses %d; this is not the paper\'s setting)' % NUM_IMAGES)
     print('StyleGAN2 pr50k3: %d real and %d generated images%s, k=%d, generator kwargs %s, %s distances'
           % (cfg.num_images, cfg.num_images, note, NHOOD_SIZE, GENERATOR_KWARGS, cfg.convention.dtype))
     real_start, real_features = real_stream.take(cfg.num_images)

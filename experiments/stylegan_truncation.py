@@ -9,6 +9,7 @@ from experiments import reporting
 from features.extraction import TRUNCATION_CUTOFF, generated_features, truncated
 from features.files import save_feature_sets
 from metrics import extras
+from metrics.convention import OFFICIAL
 
 
 def run(ctx, real_stream):
@@ -20,15 +21,15 @@ def run(ctx, real_stream):
     keep = None
     if cfg.save_features:
         def keep(psi, real, fake):
-            save_feature_sets(os.path.join(cfg.save_path, 'features', 'truncation_%0.2f.npz' % psi), real=real, fake=fake)
+            save_feature_sets(os.path.join(cfg.save_path, 'features', 'truncation_%0.2f.npz' % psi), real=real,
+                              fake=fake)
     rows, details = run_truncation_sweep(cfg, real_stream, ctx.generator(), ctx.feature_net(), keep)
     reporting.save_truncation_txt(os.path.join(cfg.save_path, 'stylegan_truncation.txt'), rows)
     # The table and plot show the first k (as the official text file); results.json has every k.
     intervals = [d['bootstrap']['k=%d' % cfg.nhood_sizes[0]] for d in details] if cfg.bootstrap else None
     reporting.save_truncation_plot(os.path.join(cfg.save_path, 'truncation_sweep.png'), rows, intervals)
     official_setting = (cfg.data_dir and not cfg.network and not cfg.feature_network and cfg.num_images == 50000
-                        and cfg.nhood_sizes == [3] and cfg.convention.name == 'official'
-                        and cfg.convention.dtype == 'float32')
+                        and cfg.nhood_sizes == [3] and cfg.convention == OFFICIAL)
     print(reporting.summary_table(rows, intervals, reporting.OFFICIAL_REFERENCE if official_setting else None))
     return details
 

@@ -57,7 +57,8 @@ def conventions_report(real_features, fake_features, nhood_sizes=(3,), options=D
                        'exact_ties': (stats[side + '_gap'] == 0).sum(axis=0).tolist()} for side in ('fake', 'real')}
         official_fake, official_real = per_sample['official']
         report['conventions'][name] = dict(
-            row, precision=stats['fake_in_real'].mean(axis=0).tolist(), recall=stats['real_in_fake'].mean(axis=0).tolist(),
+            row, precision=stats['fake_in_real'].mean(axis=0).tolist(),
+            recall=stats['real_in_fake'].mean(axis=0).tolist(),
             fake_flips=(stats['fake_in_real'] != official_fake).sum(axis=0).tolist(),
             real_flips=(stats['real_in_fake'] != official_real).sum(axis=0).tolist())
     report['official_fake'], report['official_real'] = per_sample['official']

@@ -265,16 +265,14 @@ class _SideAccumulator:
     """Running per-row results of one set over the blocks of a pass (first index wins nearest-neighbour ties)."""
 
     def __init__(self, n, num_k, fields, dtype, no_own_radii):
-        self.values = {}
-        initial = {'inside': (np.zeros, [n, num_k], bool), 'count': (np.zeros, [n, num_k], np.int64),
-                   'holds': (np.zeros, [n, num_k], bool), 'realism': (np.full, [n], dtype, -np.inf),
-                   'nn': (np.zeros, [n], np.int32), 'nn_dist': (np.full, [n], dtype, np.inf),
-                   'gap': (np.full, [n, num_k], dtype, np.inf), 'band': (np.full, [n, num_k], dtype, np.inf)}
+        # field -> (shape, dtype, value before any block)
+        initial = {'inside': ([n, num_k], bool, False), 'count': ([n, num_k], np.int64, 0),
+                   'holds': ([n, num_k], bool, False), 'realism': ([n], dtype, -np.inf), 'nn': ([n], np.int32, 0),
+                   'nn_dist': ([n], dtype, np.inf), 'gap': ([n, num_k], dtype, np.inf),
+                   'band': ([n, num_k], dtype, np.inf)}
         wanted = set(fields) | ({'nn', 'nn_dist'} if {'nn', 'nn_dist'} & set(fields) else set())
-        for name in SIDE_FIELDS:
-            if name in wanted and not (no_own_radii and name in NEEDS_OWN_RADII):
-                make, shape, dtype_, *fill = initial[name]
-                self.values[name] = make(shape, *fill, dtype=dtype_) if fill else make(shape, dtype=dtype_)
+        self.values = {name: np.full(shape, fill, dtype=dtype_) for name, (shape, dtype_, fill) in initial.items()
+                       if name in wanted and not (no_own_radii and name in NEEDS_OWN_RADII)}
         self.fields = fields
 
     def add(self, rows, index_offset, block):

@@ -85,7 +85,8 @@ def _as_float16_values(x, name):
         rounded = x.astype(np.float16).astype(np.float32)
     beyond = int((~np.isfinite(rounded)).sum())
     if beyond:
-        raise ValueError('%s: %d values lie beyond the float16 range (max 65504) this convention rounds to' % (name, beyond))
+        raise ValueError('%s: %d values lie beyond the float16 range (max 65504) this convention rounds to'
+                         % (name, beyond))
     return rounded
 
 

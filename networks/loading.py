@@ -137,10 +137,8 @@ def _check_rebuildable(net):
     for comp in net.components.values():
         _check_rebuildable(comp)
     if not net.rebuild.matched:
-        raise NetworkPickleError('network %r: unknown build function %r; this project rebuilds %s (or run the stored '
-                                 'code with --trust_pickle_code). %s'
-                                 % (net.name, net.build_func_name, registry.rebuilt_names(),
-                                    registry.structural_reasons(net.stored_arrays())))
+        raise NetworkPickleError('network %r: %s (or run the stored code with --trust_pickle_code). %s'
+                                 % (net.name, net.rebuild.unknown, net.rebuild.details))
 
 
 def network_from_torchscript(file_or_path):
@@ -187,9 +185,14 @@ def pick_network(nets, kind, what):
 
 # ---- what is known about a network's stored source ---------------------------------------------------------
 
+def _source_left_out(net):
+    """The network's stored source is a placeholder (this project's fixtures carry no NVIDIA code)."""
+    return (net.build_module_src or '') in PLACEHOLDER_SOURCES
+
+
 def _own_source_known(net):
     """The network's own stored source (not its components') is verified or a fixture placeholder."""
-    return (net.build_module_src or '') in PLACEHOLDER_SOURCES or build_source_sha256(net) in VERIFIED_SOURCES
+    return _source_left_out(net) or build_source_sha256(net) in VERIFIED_SOURCES
 
 
 def is_verified_source(net):
@@ -200,9 +203,7 @@ def is_verified_source(net):
 def source_problems(net):
     """Assumptions of the rebuild that the stored network `net` (not its components) contradicts (none when its
     source was left out, as in this project's fixtures)."""
-    if (net.build_module_src or '') in PLACEHOLDER_SOURCES:
-        return []
-    return list(net.rebuild.source_problems(net))
+    return [] if _source_left_out(net) else list(net.rebuild.source_problems(net))
 
 
 def _warn_about_source(net):

@@ -163,8 +163,9 @@ class NoRebuild:
     matched = False
 
     def __init__(self, build_func_name, stored):
-        self.reason = 'unknown build function %r; this project rebuilds %s. %s' % (
-            build_func_name, rebuilt_names(), structural_reasons(stored))
+        self.unknown = 'unknown build function %r; this project rebuilds %s' % (build_func_name, rebuilt_names())
+        self.details = structural_reasons(stored)
+        self.reason = '%s. %s' % (self.unknown, self.details)
 
     def load(self, net):
         raise ValueError('network %r: %s' % (net.name, self.reason))
