@@ -76,6 +76,9 @@ def parse_args(argv):
                         'all real images)')
     g.add_argument('--minibatch_size', type=int, default=8, help='images per network call (default 8)')
     g.add_argument('--num_gpus', type=int, default=1, help='devices to split work over (default 1)')
+    g.add_argument('--gemm', choices=['auto', 'tensorflow', 'numpy'], default='auto',
+                   help='library of the distance products on a CPU: auto (default) measures both once per machine '
+                        'and keeps the faster, but passes over sets that repeat a row use TensorFlow (official ties)')
     g.add_argument('--random_seed', type=int, default=1234, help='latent seed of the sweep (default 1234)')
     g.add_argument('--realism_seed', type=int, default=123456, help='latent seed of the realism run (default 123456)')
     g.add_argument('--truncations', type=float, nargs='+', default=[1.0, 0.7, 0.3], help='psi values')
@@ -226,6 +229,7 @@ def make_config(args):
                     cache_dir=args.cache_dir,
                     feature_cache_dir=None if args.no_feature_cache else os.path.join(args.cache_dir, 'features'),
                     options=Options(num_gpus=args.num_gpus, minibatch_size=args.minibatch_size, progress=not args.quiet,
+                                    gemm=args.gemm,
                                     **(dict(row_batch_size=preset.ROW_BATCH_SIZE, col_batch_size=preset.COL_BATCH_SIZE)
                                        if pr50k3 else {})),
                     convention=official('float16' if pr50k3 else args.dtype or 'float32'))
@@ -271,6 +275,8 @@ def run_experiments(args):
             results[key] = importlib.import_module(module).run(ctx, stream)
     if ctx.networks:
         results['networks'] = ctx.networks
+    from metrics.gemm import choices_made
+    results['config']['gemm_chosen'] = choices_made()  # what gemm='auto' measured as faster, per feature width
     results['finished'] = time.strftime('%Y-%m-%d %H:%M:%S')
     peak = peak_gpu_memory_gb()
     if peak is not None:

@@ -4,16 +4,24 @@
 
 Both run in this one process on the same VGG-like features (N = M, k = 3,
 official default batch sizes). Ours is timed cold first (the first call in the
-process: includes tracing the tf.functions), then warm (best of --repeats).
+process; gemm='auto' has measured its choice before, in a process of its own, as
+on every run after the first on a machine), then warm (best of --repeats).
 Prints wall times, the cold/warm and speed-up ratios, whether the results are
 identical, and the peak extra resident memory of each call (sampled from
 /proc/self/status while it runs).
 
-How far from the machine's limit: the same run measures the GEMM rate (GFLOP/s) of TensorFlow and of
-NumPy's BLAS at our tile shape, counts the GEMM work our algorithm does (symmetric self-distance
-tiles, one shared cross matrix), and prints the lower bound = work / best rate beside our time, and
-the official loop run with TensorFlow's GEMM (same algorithm, same GEMM as ours). `--onednn both`
-runs the benchmark under TF_ENABLE_ONEDNN_OPTS=0 and =1 in subprocesses and prints one table.
+How far from the machine's limit: the same run measures the effective GEMM rate (GFLOP/s) of
+TensorFlow and of NumPy's BLAS on one self-distance block (metrics.gemm.gemm_rates, what
+gemm='auto' decides by), says which one ours used, counts the GEMM work our algorithm does
+(symmetric self-distance tiles, one shared cross matrix, counted as general GEMMs), and prints the
+lower bound = work / best effective rate beside our time, and the official loop run with the GEMM
+ours used (the baseline's algorithm with our GEMM). `--onednn both` runs the benchmark under
+TF_ENABLE_ONEDNN_OPTS=0 and =1 in subprocesses and prints one table.
+
+`--cpu avx2` runs it as on a CPU without AVX-512: ONEDNN_MAX_CPU_ISA=AVX2 caps TensorFlow's oneDNN
+kernels (and its Eigen contraction, which calls oneDNN's sgemm) and OPENBLAS_CORETYPE=Haswell caps
+NumPy's OpenBLAS. An emulation on this CPU (clock, caches and cores stay), not a measurement of
+another one; the report says so.
 """
 import json
 import subprocess
@@ -34,8 +42,10 @@ quiet_tensorflow()  # before anything imports TensorFlow: no C++ start-up lines
 import precision_recall  # noqa: E402
 from benchmarks import official_numpy_pr  # noqa: E402
 from benchmarks.feature_recipes import vgglike  # noqa: E402
-from metrics.distance_block import COLUMN_TILE  # noqa: E402
+from metrics import gemm  # noqa: E402
 from metrics.knn import ROW_TILE  # noqa: E402
+
+CPU_CAPS = {'this': {}, 'avx2': {'ONEDNN_MAX_CPU_ISA': 'AVX2', 'OPENBLAS_CORETYPE': 'Haswell'}}
 
 
 def resident_bytes():
@@ -83,23 +93,9 @@ def tf_gemm(U, V):
     return tf.matmul(U, V, transpose_b=True).numpy()
 
 
-def gemm_rates(d, repeats=5):
-    """GFLOP/s of TensorFlow's and NumPy's GEMM at our tile shape [ROW_TILE, d] x [d, COLUMN_TILE] (best of repeats)."""
-    import tensorflow as tf
-    rs = np.random.RandomState(0)
-    u = rs.standard_normal((ROW_TILE, d)).astype(np.float32)
-    v = rs.standard_normal((COLUMN_TILE, d)).astype(np.float32)
-    tu, tv = tf.constant(u), tf.constant(v)
-    flops = 2.0 * ROW_TILE * COLUMN_TILE * d
-    rates = {}
-    for name, fn in (('tensorflow', lambda: tf.matmul(tu, tv, transpose_b=True).numpy()), ('numpy', lambda: u @ v.T)):
-        fn()
-        rates[name] = flops / measure(fn, repeats)[0] / 1e9
-    return rates
-
-
 def our_gemm_flops(n, m, d):
-    """Multiply-add work of our P&R: each set's self distances in symmetric row tiles, plus one n x m cross matrix."""
+    """Multiply-add work of our P&R, counted as general GEMMs: each set's self distances in symmetric row
+    tiles, plus one n x m cross matrix (NumPy's rank-k update of diagonal squares is in the effective rate)."""
     def self_work(size):
         return sum(min(ROW_TILE, size - i0) * (size - i0) for i0 in range(0, size, ROW_TILE))
     return 2.0 * d * (self_work(n) + self_work(m) + n * m)
@@ -114,47 +110,78 @@ def run_once(args):
 
     t_cold, _, _ = measure(ours, 1)  # first call (TensorFlow is already loaded and initialized)
     official_numpy_pr.knn_precision_recall(ref[:1200], evl[:1200])  # warm-up of the baseline's BLAS threads
-    warm_times = []
-    t_ours, mem_ours, r_ours = measure(ours, args.repeats, warm_times)
-    t_base, mem_base, r_base = measure(baseline, args.repeats)
-    official_numpy_pr.GEMM['gemm'] = tf_gemm
-    try:
-        t_base_tf, _, r_base_tf = measure(baseline, args.repeats)
-    finally:
-        official_numpy_pr.GEMM['gemm'] = official_numpy_pr.numpy_gemm
-    rates = gemm_rates(args.d)
+    ours_used = precision_recall.DistanceBlock(args.d).gemm  # what 'auto' chose (features hold no repeated row)
+    same_gemm = tf_gemm if ours_used == 'tensorflow' else official_numpy_pr.numpy_gemm
+
+    def baseline_same():
+        official_numpy_pr.GEMM['gemm'] = same_gemm
+        try:
+            return baseline()
+        finally:
+            official_numpy_pr.GEMM['gemm'] = official_numpy_pr.numpy_gemm
+    # Interleaved (ours, official, official with our GEMM) x repeats: a drift of the machine's speed during
+    # the run touches all three alike.
+    runs = {name: [] for name in ('ours', 'base', 'same')}
+    for _ in range(args.repeats):
+        for name, fn in (('ours', ours), ('base', baseline), ('same', baseline_same)):
+            runs[name].append(measure(fn, 1))
+    (t_ours, mem_ours, r_ours), (t_base, mem_base, r_base), (t_base_same, _, r_base_same) = [
+        (min(t for t, _, _ in runs[name]), max(m for _, m, _ in runs[name]), runs[name][-1][2])
+        for name in ('ours', 'base', 'same')]
+    warm_times = [t for t, _, _ in runs['ours']]
+    decisions = precision_recall.knn_precision_recall_details(ref, evl, [3], verbose=False)  # per sample, untimed
+    rates = gemm.gemm_rates(args.d)
     work = our_gemm_flops(args.n, args.n, args.d)
     from tensorflow.python.util import _pywrap_util_port
     return {'onednn': bool(_pywrap_util_port.IsMklEnabled()), 'n': args.n, 'd': args.d, 'cpus': os.cpu_count(),
+            'cpu': args.cpu, 'gemm': ours_used, 't_choose_gemm': args.t_choose_gemm,
             't_cold': t_cold, 't_ours': t_ours, 't_median_warm': float(np.median(warm_times)), 'mem_ours': mem_ours,
-            't_base': t_base, 'mem_base': mem_base, 't_base_tf_gemm': t_base_tf, 'gemm_gflops': rates,
+            't_base': t_base, 'mem_base': mem_base, 't_base_same_gemm': t_base_same, 'gemm_gflops': rates,
             'our_gemm_gflop': work / 1e9, 'lower_bound': work / max(rates.values()) / 1e9,
             'results': [r_ours['precision'].tolist(), r_ours['recall'].tolist()],
-            'identical': all(np.array_equal(r_ours[key], r[key]) for r in (r_base, r_base_tf)
-                             for key in ('precision', 'recall'))}
+            'identical': all(np.array_equal(r_ours[key], r[key]) for r in (r_base, r_base_same)
+                             for key in ('precision', 'recall'))
+            and all(np.array_equal(decisions[key], r[key]) for r in (r_base, r_base_same)
+                    for key in ('precision_pred', 'recall_pred'))}
 
 
 def report(r):
     mib = 1024.0 ** 2
-    print('N = M = %d, d = %d, k = 3, row_batch_size = 10000, col_batch_size = 50000, %d CPUs, oneDNN %s'
-          % (r['n'], r['d'], r['cpus'], 'on' if r['onednn'] else 'off'))
+    print('N = M = %d, d = %d, k = 3, row_batch_size = 10000, col_batch_size = 50000, %d CPUs, oneDNN %s%s'
+          % (r['n'], r['d'], r['cpus'], 'on' if r['onednn'] else 'off',
+             ', emulating a CPU without AVX-512 (%s)' % ' '.join('%s=%s' % kv for kv in CPU_CAPS[r['cpu']].items())
+             if r['cpu'] != 'this' else ''))
     print('%-44s %8s %14s' % ('implementation', 'time s', 'peak extra MiB'))
     print('%-44s %8.3f %14s' % ('ours, cold (first call in the process)', r['t_cold'], '-'))
     print('%-44s %8.3f %14.1f' % ('ours (precision_recall.py, TF2), warm', r['t_ours'], r['mem_ours'] / mib))
     print('%-44s %8.3f %14.1f' % ('official 4-matrix loop (NumPy BLAS)', r['t_base'], r['mem_base'] / mib))
-    print('%-44s %8.3f %14s' % ('official 4-matrix loop, TensorFlow\'s GEMM', r['t_base_tf_gemm'], '-'))
+    print('%-44s %8.3f %14s' % ('official 4-matrix loop, our GEMM (%s)' % r['gemm'], r['t_base_same_gemm'], '-'))
     print('%-44s %8.3f %14s' % ('lower bound (our GEMM work / best rate)', r['lower_bound'], '-'))
-    print('GEMM rate at [%d, %d] x [%d, %d]: TensorFlow %.0f GFLOP/s, NumPy %.0f GFLOP/s; our GEMM work %.0f GFLOP'
-          % (ROW_TILE, r['d'], r['d'], COLUMN_TILE, r['gemm_gflops']['tensorflow'], r['gemm_gflops']['numpy'],
-             r['our_gemm_gflop']))
+    print('GEMM rate on a [%d, %d] x [%d, %d] self block: TensorFlow %.0f GFLOP/s, NumPy %.0f GFLOP/s (effective); '
+          'ours used %s; our GEMM work %.0f GFLOP' % (ROW_TILE, r['d'], r['d'], gemm.MEASURE_COLUMNS,
+                                                     r['gemm_gflops']['tensorflow'], r['gemm_gflops']['numpy'],
+                                                     r['gemm'], r['our_gemm_gflop']))
     print('speed-up over the official loop: cold %.2fx, warm %.2fx; over the same loop with our GEMM: %.2fx'
-          % (r['t_base'] / r['t_cold'], r['t_base'] / r['t_ours'], r['t_base_tf_gemm'] / r['t_ours']))
+          % (r['t_base'] / r['t_cold'], r['t_base'] / r['t_ours'], r['t_base_same_gemm'] / r['t_ours']))
+    if r['t_choose_gemm'] is not None:
+        print("gemm='auto' measured both GEMMs in %.2f s before (once per machine and setting, remembered in %s)"
+              % (r['t_choose_gemm'], os.path.relpath(os.path.dirname(gemm.choice_path(r['d'], 'float32')))))
     print('ours / lower bound: %.2f (1.00 = every second spent in GEMMs at the best rate)'
           % (r['t_ours'] / r['lower_bound']))
     print('cold / warm: %.3f (cold vs the median of the warm calls, %.3f s)' % (r['t_cold'] / r['t_median_warm'],
                                                                                r['t_median_warm']))
-    print('precision / recall %s / %s; identical to both loops: %s' % (r['results'][0], r['results'][1],
-                                                                     r['identical']))
+    print('precision / recall %s / %s; identical to both loops (and every per-sample decision): %s'
+          % (r['results'][0], r['results'][1], r['identical']))
+
+
+def choose_gemm_first(args, env):
+    """Let gemm='auto' measure (if this machine and setting have not yet) in a process of its own, so that the
+    timed first call is a first call as every run after the first one on a machine sees it. -> seconds or None."""
+    if os.path.exists(gemm.choice_path(args.d, 'float32')):
+        return None
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), '--d', str(args.d), '--choose_gemm'],
+                         capture_output=True, text=True, env=env, check=True).stdout
+    return float(out.split('RESULT ', 1)[1])
 
 
 def main():
@@ -164,9 +191,20 @@ def main():
     parser.add_argument('--repeats', type=int, default=3, help='timed runs per implementation (best is kept)')
     parser.add_argument('--onednn', choices=['this', 'both'], default='this',
                         help='this: the kernels this process picks; both: oneDNN off and on, in subprocesses')
+    parser.add_argument('--cpu', choices=sorted(CPU_CAPS), default='this',
+                        help='this: the CPU as it is; avx2: cap TensorFlow\'s and NumPy\'s kernels at AVX2 '
+                             '(emulates a CPU without AVX-512; runs in subprocesses)')
     parser.add_argument('--json', action='store_true', help=argparse.SUPPRESS)  # one subprocess's result
+    parser.add_argument('--choose_gemm', action='store_true', help=argparse.SUPPRESS)  # only gemm='auto's measurement
     args = parser.parse_args()
-    if args.onednn == 'this':
+    if args.choose_gemm:
+        start = time.perf_counter()
+        gemm.measured_choice(args.d, 'float32')
+        print('RESULT %.6f' % (time.perf_counter() - start))
+        return
+    capped = all(os.environ.get(name) == value for name, value in CPU_CAPS[args.cpu].items())
+    if args.onednn == 'this' and capped:
+        args.t_choose_gemm = choose_gemm_first(args, os.environ)
         result = run_once(args)
         if args.json:
             print('RESULT ' + json.dumps(result))
@@ -174,20 +212,25 @@ def main():
             report(result)
         return
     rows = []
-    for flag in ('0', '1'):
+    flags = ('0', '1') if args.onednn == 'both' else (os.environ.get('TF_ENABLE_ONEDNN_OPTS'),)
+    for flag in flags:
+        env = dict(os.environ, **CPU_CAPS[args.cpu])
+        if flag is not None:
+            env['TF_ENABLE_ONEDNN_OPTS'] = flag
         out = subprocess.run([sys.executable, os.path.abspath(__file__), '--n', str(args.n), '--d', str(args.d),
-                              '--repeats', str(args.repeats), '--json'], capture_output=True, text=True,
-                             env=dict(os.environ, TF_ENABLE_ONEDNN_OPTS=flag), check=True).stdout
+                              '--repeats', str(args.repeats), '--cpu', args.cpu, '--onednn', 'this', '--json'],
+                             capture_output=True, text=True, env=env, check=True).stdout
         rows.append(json.loads(out.split('RESULT ', 1)[1]))
     for r in rows:
         report(r)
         print()
-    print('%-8s %8s %8s %10s %12s %12s %10s %9s' % ('oneDNN', 'cold s', 'warm s', 'official s', 'cold speedup',
-                                                    'warm speedup', 'vs bound', 'same'))
+    print('%-8s %-10s %8s %8s %10s %12s %12s %10s %9s' % ('oneDNN', 'GEMM', 'cold s', 'warm s', 'official s',
+                                                          'cold speedup', 'warm speedup', 'vs bound', 'same'))
     for r in rows:
-        print('%-8s %8.3f %8.3f %10.3f %11.2fx %11.2fx %10.2f %9s'
-              % ('on' if r['onednn'] else 'off', r['t_cold'], r['t_ours'], r['t_base'], r['t_base'] / r['t_cold'],
-                 r['t_base'] / r['t_ours'], r['t_ours'] / r['lower_bound'], r['identical']))
+        print('%-8s %-10s %8.3f %8.3f %10.3f %11.2fx %11.2fx %10.2f %9s'
+              % ('on' if r['onednn'] else 'off', r['gemm'], r['t_cold'], r['t_ours'], r['t_base'],
+                 r['t_base'] / r['t_cold'], r['t_base'] / r['t_ours'], r['t_ours'] / r['lower_bound'],
+                 r['identical']))
 
 
 if __name__ == '__main__':

@@ -61,10 +61,12 @@ def evaluate(ref_features, radii, eval_features, row_batch_size, col_batch_size,
 
 def knn_precision_recall(ref_features, eval_features, nhood_sizes=(3,), row_batch_size=10000,
                          col_batch_size=50000):
-    """{'precision', 'recall'} float64 [K], computed the official way."""
+    """{'precision', 'recall'} float64 [K] and the per-sample decisions {'precision_pred', 'recall_pred'}
+    int32 [M, K] / [N, K], computed the official way."""
     nhood_sizes = list(nhood_sizes)
     ref_radii = manifold_radii(ref_features, nhood_sizes, row_batch_size, col_batch_size)
     eval_radii = manifold_radii(eval_features, nhood_sizes, row_batch_size, col_batch_size)
     precision = evaluate(ref_features, ref_radii, eval_features, row_batch_size, col_batch_size)[0]
     recall = evaluate(eval_features, eval_radii, ref_features, row_batch_size, col_batch_size)[0]
-    return {'precision': precision.mean(axis=0), 'recall': recall.mean(axis=0)}
+    return {'precision': precision.mean(axis=0), 'recall': recall.mean(axis=0), 'precision_pred': precision,
+            'recall_pred': recall}

@@ -14,7 +14,7 @@ def realism_scores(real_features, fake_features, dtype='float32', options=DEFAUL
 
     Block sizes are the official ManifoldEstimator defaults; options gives devices and progress.
     """
-    block = precision_recall.DistanceBlock(real_features.shape[1], options.num_gpus, dtype)
+    block = precision_recall.DistanceBlock(real_features.shape[1], options.num_gpus, dtype, gemm=options.gemm)
     manifold = precision_recall.ManifoldEstimator(block, real_features, clamp_to_percentile=50,
                                                   progress=options.progress)
     _, scores = manifold.evaluate(fake_features, return_realism=True)

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from dnnlib.tflib.tfutil import compute_devices, disable_tf32
 from metrics.convention import Convention
+from metrics import gemm as gemms
 
 disable_tf32()
 
@@ -46,22 +47,19 @@ def unclamped_distances(U, norm_u, V, norm_v):
     """(|u|^2 - 2 U V^T) + |v|^2 before the clamp at 0 (an overflow shows here as inf/-inf/NaN)."""
     norm_u = tf.reshape(norm_u, [-1, 1])
     norm_v = tf.reshape(norm_v, [1, -1])
-    return norm_u - 2 * tiled_matmul(U, V) + norm_v
+    return norm_u - 2 * gemms.product('tensorflow', U, V) + norm_v
 
 
-# Columns per GEMM. A GEMM library may sum a dot product in another order for another matrix shape (Eigen
-# picks its blocking from the shape); computing U V^T in column tiles whose boundaries are multiples of
-# COLUMN_TILE, and splitting columns over devices only at those boundaries, gives every dot product the
-# same GEMM shape whatever the split: results are identical for any num_gpus, on every kernel family.
-COLUMN_TILE = 1024
+def host_distances(U, norm_u, V, norm_v):
+    """max((|u|^2 - 2 U V^T) + |v|^2, 0) [n, m] from NumPy arrays, by NumPy, in place in one aligned array.
 
-
-def tiled_matmul(U, V):
-    """U V^T [n, m], one GEMM per COLUMN_TILE columns of V (the last one narrower)."""
-    m = int(V.shape[0])
-    if m <= COLUMN_TILE:
-        return tf.matmul(U, V, False, True)
-    return tf.concat([tf.matmul(U, V[c:c + COLUMN_TILE], False, True) for c in range(0, m, COLUMN_TILE)], axis=1)
+    The official order and rounding: -2 x is exact, a + (-b) is a - b.
+    """
+    D = gemms.numpy_product(U, V)
+    np.multiply(D, -2, out=D)
+    D += norm_u[:, None]
+    D += norm_v[None, :]
+    return np.maximum(D, 0, out=D)
 
 
 def column_parts(num_cols, parts):
@@ -69,11 +67,11 @@ def column_parts(num_cols, parts):
 
     The first (tiles % parts) ranges get one tile more; ranges past the last tile are empty.
     """
-    tiles = -(-num_cols // COLUMN_TILE)
+    tiles = -(-num_cols // gemms.COLUMN_TILE)
     base, extra = divmod(tiles, parts)
     bounds, begin = [], 0
     for part in range(parts):
-        end = min(num_cols, begin + (base + (part < extra)) * COLUMN_TILE)
+        end = min(num_cols, begin + (base + (part < extra)) * gemms.COLUMN_TILE)
         bounds.append((begin, end))
         begin = end
     return bounds
@@ -117,9 +115,15 @@ class DistanceBlock:
             radius on paper is equal in the computation wherever it is computed (prdc and
             ManifoldMetric semantics): the symmetric order (|u|^2 + |v|^2) - 2 u.v, and exactly 0
             between identical vectors (rows carry content ids). False keeps the official order.
+        gemm: 'auto' (the faster library on this machine, see metrics.gemm), 'tensorflow' or 'numpy'.
+            Exact-ties blocks always use TensorFlow: their GEMMs of one fixed shape make a dot product a
+            pure function of its two vectors, and OpenBLAS gives identical columns different dot
+            products by their position in a GEMM. For the same reason 'auto' runs a pass whose sets
+            repeat a row with TensorFlow (see knn.pass_gemm): the official tie behaviour needs it.
     """
 
-    def __init__(self, num_features, num_gpus=1, dtype='float32', distance='squared', exact_ties=False):
+    def __init__(self, num_features, num_gpus=1, dtype='float32', distance='squared', exact_ties=False,
+                 gemm='auto'):
         Convention('block', dtype=dtype, distance=distance, exact_ties=exact_ties)  # validates the three
         self.distance = distance
         self.exact_ties = bool(exact_ties)
@@ -128,17 +132,22 @@ class DistanceBlock:
         self.dtype = dtype
         self.tf_dtype = tf.as_dtype(dtype)
         self.devices = compute_devices(self.num_gpus)
+        self.gemm_request = 'tensorflow' if self.exact_ties else gemm
+        self.gemm = gemms.resolve(self.gemm_request, dtype, self.devices, num_features)
 
     @classmethod
-    def for_convention(cls, convention, num_features, num_gpus=1):
-        """The block that computes distances as `convention` (a metrics.convention.Convention) says."""
-        return cls(num_features, num_gpus, convention.dtype, convention.distance, convention.exact_ties)
+    def for_convention(cls, convention, num_features, options):
+        """The block that computes distances as `convention` (a metrics.convention.Convention) says, run as
+        `options` (metrics.options.Options: devices, GEMM library) says."""
+        return cls(num_features, options.num_gpus, convention.dtype, convention.distance, convention.exact_ties,
+                   options.gemm)
 
     def distances(self, U, norm_u, V, norm_v):
         """Tensor [n, m] of squared distances from operands in the block dtype; traceable.
 
         U [n, d], V [m, d] and their squared norms [n], [m] come from `prepare`
-        (or `squared_norms`); the columns are split over `self.devices`.
+        (or `squared_norms`); the columns are split over `self.devices`. Given U and V as NumPy
+        arrays (on a CPU, float32/float64), NumPy's BLAS does the product; given tensors, TensorFlow.
         """
         return self.checked_distances(U, norm_u, V, norm_v)[0]
 
@@ -160,16 +169,19 @@ class DistanceBlock:
                 else:
                     v, nv = V[begin:end], norm_v[begin:end]
                     iv = None if ids_v is None else ids_v[begin:end]
-                if self.exact_ties:
-                    raw = (tf.reshape(norm_u, [-1, 1]) + tf.reshape(nv, [1, -1])) - 2 * uniform_matmul(U, v)
-                    raw = tf.where(tf.equal(ids_u[:, None], iv[None, :]), tf.zeros_like(raw), raw)
+                if isinstance(U, np.ndarray):  # NumPy's BLAS (float32/float64 only: nothing can overflow)
+                    clamped = gemms.as_tensor(host_distances(U, norm_u, v, nv))
                 else:
-                    raw = unclamped_distances(U, norm_u, v, nv)
-                if self.dtype == 'float16':
-                    finite.append(tf.reduce_all(tf.math.is_finite(raw)))
-                clamped = tf.maximum(raw, tf.constant(0, raw.dtype))
+                    if self.exact_ties:
+                        raw = (tf.reshape(norm_u, [-1, 1]) + tf.reshape(nv, [1, -1])) - 2 * uniform_matmul(U, v)
+                        raw = tf.where(tf.equal(ids_u[:, None], iv[None, :]), tf.zeros_like(raw), raw)
+                    else:
+                        raw = unclamped_distances(U, norm_u, v, nv)
+                    if self.dtype == 'float16':
+                        finite.append(tf.reduce_all(tf.math.is_finite(raw)))
+                    clamped = tf.maximum(raw, tf.constant(0, raw.dtype))
                 if self.distance == 'euclidean_fp16':
-                    clamped = tf.cast(tf.cast(tf.sqrt(clamped), tf.float16), raw.dtype)
+                    clamped = tf.cast(tf.cast(tf.sqrt(clamped), tf.float16), clamped.dtype)
                 parts.append(clamped)
         with tf.device(self.devices[0]):
             D = parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)

@@ -36,9 +36,14 @@ def row_tile_size(row_batch_size):
     return max(1, min(int(row_batch_size), ROW_TILE))
 
 
-def _smallest_sorted(x, count):
-    """The `count` smallest values of each row of x [n, m] (m >= count), ascending."""
-    return -tf.math.top_k(-x, k=count, sorted=True).values
+def _merged_smallest(best, negated, count):
+    """The `count` smallest values of each row of [best, -negated], ascending.
+
+    best: [n, count] ascending running lists; negated: [n, m] new values, negated (top_k finds largest).
+    The block's own `count` largest are found first, so the full block is never copied into a concat.
+    """
+    top = tf.math.top_k(negated, k=min(count, int(negated.shape[1])), sorted=False).values
+    return -tf.math.top_k(tf.concat([-best, top], axis=1), k=count, sorted=True).values
 
 
 RESIDENT_BYTES_LIMIT = 8 << 30  # feature sets up to this size get a device copy; larger ones are streamed
@@ -47,10 +52,13 @@ RESIDENT_BYTES_LIMIT = 8 << 30  # feature sets up to this size get a device copy
 class PreparedFeatures:
     """Features in the block dtype, with squared norms, for repeated blocking.
 
-    A set of at most RESIDENT_BYTES_LIMIT bytes is converted once and kept as a tensor
-    (one copy, on the device: fastest). A larger set stays in host memory and each block's
-    rows are converted when used, so extra memory stays bounded by the batch sizes. Both
-    give the same values.
+    For a block whose GEMMs NumPy does, the features stay a host array (no copy when they already are a
+    C-contiguous array of the block dtype; a set above the limit below is converted per block) and
+    blocks are views of it. Otherwise a set of at most
+    RESIDENT_BYTES_LIMIT bytes is converted once and kept as a tensor (one copy, on the device: fastest);
+    a larger set stays in host memory and each block's rows are converted when used, so extra memory
+    stays bounded by the batch sizes. Norms are computed by the library that does the products, so a
+    TensorFlow pass has exactly the official operands whichever form the set is held in.
     """
 
     def __init__(self, block, features, resident=None, ids=None):
@@ -59,19 +67,97 @@ class PreparedFeatures:
         if resident is None:
             resident = features.shape[0] * features.shape[1] * block.tf_dtype.size <= RESIDENT_BYTES_LIMIT
         self.resident = resident
-        self.x, self.norms = block.prepare(features, keep=resident)
-        self.host = None if resident else features
+        self._x, self._norms = None, {}
+        if block.gemm == 'numpy':  # converted once when resident, else per block (as a streamed tensor set)
+            self.host = np.ascontiguousarray(features, block.tf_dtype.as_numpy_dtype) if resident else features
+        else:
+            self.host = None if resident else features
+            self._x, self._norms['tensorflow'] = block.prepare(features, keep=resident)
         if block.exact_ties and ids is None:
             raise ValueError('an exact_ties DistanceBlock needs content ids of the rows (see content_ids)')
         self.ids = None if not block.exact_ties else tf.constant(np.asarray(ids, np.int64))
+        self._fingerprints = None
 
-    def rows(self, begin, end):
-        """(features, squared norms[, content ids]) of rows begin..end-1."""
+    def norms(self, gemm):
+        """Squared norms [n] as the given GEMM library's pass uses them (NumPy array or tensor)."""
+        if gemm not in self._norms:
+            if gemm == 'numpy':
+                self._norms[gemm] = np.concatenate([host_squared_norms(self.host_rows(begin, begin + 4096))
+                                                    for begin in range(0, max(self.n, 1), 4096)])
+            else:  # a host-held set in a TensorFlow pass: convert once
+                self._x, self._norms[gemm] = self.block.prepare(self.host, keep=self.resident)
+        return self._norms[gemm]
+
+    def rows(self, begin, end, gemm='tensorflow'):
+        """(features, squared norms[, content ids]) of rows begin..end-1: NumPy views for gemm='numpy'
+        (host-held sets only), else tensors."""
+        norms = self.norms(gemm)[begin:end]
         extra = () if self.ids is None else (self.ids[begin:end],)
+        if gemm == 'numpy':
+            return (self.host_rows(begin, end), norms) + extra
         if self.resident:
-            return (self.x[begin:end], self.norms[begin:end]) + extra
-        return (tf.cast(tf.convert_to_tensor(self.host[begin:end]), self.block.tf_dtype),
-                self.norms[begin:end]) + extra
+            return (self._x[begin:end], norms) + extra
+        return (tf.cast(tf.convert_to_tensor(self.host[begin:end]), self.block.tf_dtype), norms) + extra
+
+    def host_rows(self, begin, end):
+        """Rows begin..end-1 of a host-held set as a C-contiguous array of the block dtype (a view if possible)."""
+        return np.ascontiguousarray(self.host[begin:end], self.block.tf_dtype.as_numpy_dtype)
+
+    def fingerprints(self, chunk_rows=1024):
+        """uint64 [n]: the sum of each row's bit patterns (after -0.0 -> +0.0) modulo 2^32 (float32) or
+        2^64. Rows of equal values have equal fingerprints (integer sums do not depend on order); others
+        rarely do, and `shares_rows` then compares them whole."""
+        if self._fingerprints is None:
+            dtype = self.block.tf_dtype.as_numpy_dtype
+            bits_type = np.uint32 if np.dtype(dtype).itemsize == 4 else np.uint64
+            out = np.empty(self.n, np.uint64)
+            for begin in range(0, self.n, chunk_rows):
+                bits = (self.host_rows(begin, begin + chunk_rows) + dtype(0)).view(bits_type)
+                out[begin:begin + chunk_rows] = bits.sum(axis=1, dtype=bits_type)
+            self._fingerprints = out
+        return self._fingerprints
+
+
+def host_squared_norms(x, chunk_rows=4096):
+    """Row-wise squared L2 norms [n] of a host array x [n, d], in x's dtype, by NumPy."""
+    out = np.empty(len(x), x.dtype)
+    for begin in range(0, len(x), chunk_rows):
+        rows = x[begin:begin + chunk_rows]
+        np.einsum('ij,ij->i', rows, rows, out=out[begin:begin + chunk_rows])
+    return out
+
+
+def shares_rows(a, b=None):
+    """Whether a row of host-held set A occurs twice in A, or (B given) also in B: exact comparison of the
+    rows whose fingerprints collide."""
+    sets = [a] if b is None or b is a else [a, b]
+    prints = np.concatenate([s.fingerprints() for s in sets])
+    rows = [(owner, i) for owner, s in enumerate(sets) for i in range(s.n)]
+    order = np.argsort(prints, kind='stable')
+    sorted_prints = prints[order]
+    starts = np.flatnonzero(np.r_[True, sorted_prints[1:] != sorted_prints[:-1]])
+    for begin, end in zip(starts, np.r_[starts[1:], len(order)]):
+        if end - begin > 1:  # rows with one fingerprint: compare their values
+            group = [sets[owner].host_rows(i, i + 1) + 0 for owner, i in (rows[k] for k in order[begin:end])]
+            if len({row.tobytes() for row in group}) < len(group):
+                return True
+    return False
+
+
+def pass_gemm(block, a, b=None):
+    """The GEMM library of one pass over the rows of A against those of B (B None: A against itself).
+
+    NumPy when the block chose it and both sets are host-held; but when the block's choice was 'auto'
+    and a row repeats (within a set, or in both), TensorFlow: its kernels give a dot product the same
+    value wherever the pair sits in the matrices, which the official results rely on at exact duplicates
+    (a copy's nearest neighbour is the first copy; a copy lies on its twin's sphere, not outside it).
+    """
+    sets = [a] if b is None or b is a else [a, b]
+    if block.gemm != 'numpy' or any(s.host is None for s in sets):
+        return 'tensorflow'
+    if block.gemm_request == 'auto' and shares_rows(*sets):
+        return 'tensorflow'
+    return 'numpy'
 
 
 def content_ids(*feature_sets):
@@ -114,11 +200,15 @@ def kth_nearest_radii(block, features, nhood_sizes, options=DEFAULT, desc='k-NN 
     col_batch_size = options.col_batch_size
     best = np.full([n, count], np.inf, dtype=compare_dtype(block))
     steps = [(i0, j0) for i0 in range(0, n, tile) for j0 in range(i0, n, col_batch_size)]
+    gemm = pass_gemm(block, features)
     for i0, j0 in tqdm(steps, desc=desc, disable=not options.progress, leave=False):
         i1 = min(i0 + tile, n)
         j1 = min(j0 + col_batch_size, n)
         col_offset = max(i1 - j0, 0)  # columns before this belong to the diagonal tile (already rows)
-        rows, cols, ok = _self_block(block, features.rows(i0, i1), features.rows(j0, j1),
+        col_set = features.rows(j0, j1, gemm)
+        # the diagonal block's rows as the first of its columns: NumPy then sees the symmetric square
+        row_set = tuple(x[:i1 - i0] for x in col_set) if j0 == i0 and j1 >= i1 else features.rows(i0, i1, gemm)
+        rows, cols, ok = _self_block(block, row_set, col_set,
                                      tf.convert_to_tensor(best[i0:i1]), tf.convert_to_tensor(best[j0 + col_offset:j1]),
                                      col_offset)
         _raise_unless_finite(block, ok)
@@ -158,9 +248,9 @@ def _self_block(block, Xi, Xj, best_rows, best_cols, col_offset):
     """Merge one self-distance block into the running top lists of its rows and, transposed, its columns."""
     count = best_rows.shape[1]
     D, ok = _distances(block, Xi, Xj)
-    new_rows = _smallest_sorted(tf.concat([best_rows, D], axis=1), count)
-    D_cols = tf.transpose(D[:, col_offset:])
-    new_cols = _smallest_sorted(tf.concat([best_cols, D_cols], axis=1), count)
+    negated = -D
+    new_rows = _merged_smallest(best_rows, negated, count)
+    new_cols = _merged_smallest(best_cols, tf.transpose(negated[:, col_offset:]), count)
     return new_rows, new_cols, ok
 
 
@@ -214,10 +304,11 @@ def membership_pass(block, a, b, convention, options=DEFAULT, fields=('inside',)
     inside = tf.less if convention.strict else tf.less_equal
     eps_t = tf.constant(eps, tf.as_dtype(dtype))
     steps = [(i0, j0) for i0 in range(0, a.points.n, tile) for j0 in range(0, b.points.n, options.col_batch_size)]
+    gemm = pass_gemm(block, a.points, b.points)
     for i0, j0 in tqdm(steps, desc=desc, disable=not options.progress, leave=False):
         i1 = min(i0 + tile, a.points.n)
         j1 = min(j0 + options.col_batch_size, b.points.n)
-        rows_a, rows_b = a.points.rows(i0, i1), b.points.rows(j0, j1)
+        rows_a, rows_b = a.points.rows(i0, i1, gemm), b.points.rows(j0, j1, gemm)
         D, ok = _distances(block, rows_a, rows_b)
         _raise_unless_finite(block, ok)
         r_b = [tf.constant(radii_b[j0:j1, k])[None, :] for k in range(radii_b.shape[1])]  # [1, c] each

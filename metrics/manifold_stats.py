@@ -65,7 +65,7 @@ def statistics_of_checked(real, fake, ks, convention, options=DEFAULT, fields=SE
     if convention.round_inputs:
         real, fake = (_as_float16_values(x, name) for x, name in ((real, 'real_features'), (fake, 'fake_features')))
     check_distance_range([real, fake], convention.dtype)
-    block = DistanceBlock.for_convention(convention, real.shape[1], options.num_gpus)
+    block = DistanceBlock.for_convention(convention, real.shape[1], options)
     real_ids, fake_ids = content_ids(real, fake) if convention.exact_ties else (None, None)
     real_p, fake_p = PreparedFeatures(block, real, ids=real_ids), PreparedFeatures(block, fake, ids=fake_ids)
     real_radii = kth_nearest_radii(block, real_p, ks, options, 'real radii')

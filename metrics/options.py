@@ -3,11 +3,13 @@
 Built once -- by `run_metric.py` from the command line, or by the official signatures of
 `precision_recall.py` from their arguments -- and passed down as the keyword `options`.
 The numerics that decide the numbers (rule, dtype, distance form, ties) are a `Convention`
-(metrics/convention.py); results never depend on anything here.
+(metrics/convention.py); results never depend on anything here, except that the GEMM library, like
+TensorFlow's kernel family, may round a dot product's last bit differently.
 """
 import dataclasses
 
 from metrics.feature_checks import as_batch_size
+from metrics.gemm import CHOICES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -16,17 +18,22 @@ class Options:
     row_batch_size, col_batch_size: rows x columns of one distance block (memory ~ their product).
     minibatch_size: images per network call.
     progress: show tqdm progress bars.
+    gemm: library of the distance GEMMs on a CPU: 'auto' (the faster one, measured; metrics.gemm),
+        'tensorflow' or 'numpy'.
     """
     num_gpus: int = 1
     row_batch_size: int = 10000
     col_batch_size: int = 50000
     minibatch_size: int = 8
     progress: bool = False
+    gemm: str = 'auto'
 
     def __post_init__(self):
         for name in ('num_gpus', 'row_batch_size', 'col_batch_size', 'minibatch_size'):
             object.__setattr__(self, name, as_batch_size(getattr(self, name), name))
         object.__setattr__(self, 'progress', bool(self.progress))
+        if self.gemm not in CHOICES:
+            raise ValueError('gemm must be one of %s, not %r' % (', '.join(CHOICES), self.gemm))
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)

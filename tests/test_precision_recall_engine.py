@@ -153,7 +153,7 @@ def test_num_gpus_splits_columns_over_logical_devices_even_when_uneven():
 
     Columns are split over devices in whole COLUMN_TILEs (64 here, so that 201 columns make 4 tiles
     over 2 or 3 devices), so every output is bit-identical to one device by construction, on oneDNN
-    and Eigen kernels alike.
+    and Eigen kernels alike, with TensorFlow's GEMM and with NumPy's.
     """
     script = textwrap.dedent('''
         import sys, numpy as np, tensorflow as tf
@@ -162,18 +162,23 @@ def test_num_gpus_splits_columns_over_logical_devices_even_when_uneven():
         sys.path.insert(0, %r)
         import precision_recall as pr
         import metrics.distance_block as db
+        import metrics.gemm
         from metrics.options import Options
-        db.COLUMN_TILE = 64
+        metrics.gemm.COLUMN_TILE = 64
         assert db.column_parts(201, 3) == [(0, 128), (128, 192), (192, 201)]
         from dnnlib.tflib.tfutil import compute_devices
         assert [d.split('device:')[-1] for d in compute_devices(4)] == ['CPU:0', 'CPU:1', 'CPU:2', 'CPU:0']
         rs = np.random.RandomState(0)
         ref = rs.randn(525, 32).astype(np.float32); evl = rs.randn(499, 32).astype(np.float32)
-        one = pr.knn_precision_recall_details(ref, evl, [3], options=Options(1, 128, 201), neighbors=True, verbose=False)
-        for g in (2, 3):
-            many = pr.knn_precision_recall_details(ref, evl, [3], options=Options(g, 128, 201), neighbors=True, verbose=False)
-            for key in ('precision_pred', 'recall_pred', 'precision_nn', 'recall_nn', 'ref_radii', 'eval_radii'):
-                assert np.array_equal(one[key], many[key]), (g, key)
+        # row tiles of 64 (= COLUMN_TILE): NumPy does the diagonal squares as symmetric rank-k updates
+        for gemm, rows in (('tensorflow', 128), ('numpy', 128), ('numpy', 64)):
+            one = pr.knn_precision_recall_details(ref, evl, [3], options=Options(1, rows, 201, gemm=gemm),
+                                                  neighbors=True, verbose=False)
+            for g in (2, 3):
+                many = pr.knn_precision_recall_details(ref, evl, [3], options=Options(g, rows, 201, gemm=gemm),
+                                                       neighbors=True, verbose=False)
+                for key in ('precision_pred', 'recall_pred', 'precision_nn', 'recall_nn', 'ref_radii', 'eval_radii'):
+                    assert np.array_equal(one[key], many[key]), (gemm, rows, g, key)
         d = pr.DistanceBlock(32, num_gpus=2).pairwise_distances(ref[:5], evl[:7])
         assert d.shape == (5, 7)
         print('OK')
