@@ -188,17 +188,22 @@ def test_num_gpus_splits_columns_over_logical_devices_even_when_uneven():
     assert result.stdout.strip().endswith('OK')
 
 
-def test_streamed_feature_sets_give_identical_results(monkeypatch):
-    """Sets above RESIDENT_BYTES_LIMIT stay in host memory and are converted per block: same answers."""
+@pytest.mark.parametrize('gemm', ['tensorflow', 'numpy'])
+@pytest.mark.parametrize('host_dtype', [np.float32, np.float64])
+def test_streamed_feature_sets_give_identical_results(monkeypatch, gemm, host_dtype):
+    """Sets above RESIDENT_BYTES_LIMIT stay in host memory and are converted per block: same answers, with
+    either GEMM library, also when the host arrays are float64 (converted per block, not held twice)."""
     import metrics.knn as knn
     rs = np.random.RandomState(11)
-    ref = rs.randn(300, 20).astype(np.float32)
-    evl = rs.randn(260, 20).astype(np.float32)
-    resident = pr.knn_precision_recall_details(ref, evl, [1, 3], options=Options(1, 64, 100), realism=True,
+    ref = rs.randn(300, 20).astype(host_dtype)
+    evl = rs.randn(260, 20).astype(host_dtype)
+    options = Options(1, 64, 100, gemm=gemm)
+    resident = pr.knn_precision_recall_details(ref, evl, [1, 3], options=options, realism=True,
                                                neighbors=True, verbose=False)
     monkeypatch.setattr(knn, 'RESIDENT_BYTES_LIMIT', 1000)
-    assert not knn.PreparedFeatures(pr.DistanceBlock(20), ref).resident
-    streamed = pr.knn_precision_recall_details(ref, evl, [1, 3], options=Options(1, 64, 100), realism=True,
+    streamed_set = knn.PreparedFeatures(pr.DistanceBlock(20, gemm=gemm), ref)
+    assert not streamed_set.resident and streamed_set.host is ref  # the caller's array, not a copy
+    streamed = pr.knn_precision_recall_details(ref, evl, [1, 3], options=options, realism=True,
                                                neighbors=True, verbose=False)
     for key, value in resident.items():
         np.testing.assert_array_equal(streamed[key], value, err_msg=key)
