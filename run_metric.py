@@ -32,6 +32,8 @@ import time
 
 import numpy as np
 
+from metrics.options import GEMM_CHOICES  # light: no TensorFlow before the arguments are read
+
 # The protocols a run can follow: the settings each fixes (None: the protocol does not fix it).
 PROTOCOLS = {
     'kynkaat2019': {},
@@ -76,7 +78,7 @@ def parse_args(argv):
                         'all real images)')
     g.add_argument('--minibatch_size', type=int, default=8, help='images per network call (default 8)')
     g.add_argument('--num_gpus', type=int, default=1, help='devices to split work over (default 1)')
-    g.add_argument('--gemm', choices=['auto', 'tensorflow', 'numpy'], default='auto',
+    g.add_argument('--gemm', choices=GEMM_CHOICES, default='auto',
                    help='library of the distance products on a CPU: auto (default) measures both once per machine '
                         'and keeps the faster, but passes over sets that repeat a row use TensorFlow (official ties)')
     g.add_argument('--random_seed', type=int, default=1234, help='latent seed of the sweep (default 1234)')

@@ -15,6 +15,7 @@ symmetric rank-k product (`a @ a.T`) that does the diagonal self-distance tiles 
 Like the kernel family (TF_ENABLE_ONEDNN_OPTS), the choice can change the last bit of a dot product; it
 never changes the formula. results.json records which one ran.
 """
+import functools
 import hashlib
 import json
 import os
@@ -26,9 +27,9 @@ import tensorflow as tf
 
 from dnnlib import util
 from dnnlib.output_files import atomic_output
+from metrics.options import check_gemm_choice
 
 GEMMS = ('tensorflow', 'numpy')
-CHOICES = ('auto',) + GEMMS
 
 # Columns per GEMM. A GEMM library may sum a dot product in another order for another matrix shape or
 # another position in the matrix (Eigen picks its blocking from the shape; OpenBLAS treats edge columns
@@ -49,8 +50,7 @@ def resolve(choice, dtype, devices, num_features):
     device names; num_features: d. NumPy serves float32/float64 blocks on CPUs only: on a GPU, and for
     float16 (NumPy has no float16 BLAS), every choice is TensorFlow.
     """
-    if choice not in CHOICES:
-        raise ValueError('gemm must be one of %s, not %r' % (', '.join(CHOICES), choice))
+    check_gemm_choice(choice)
     if dtype == 'float16' or any('gpu' in device.lower() for device in devices):
         return 'tensorflow'
     if choice != 'auto':
@@ -63,7 +63,7 @@ def measured_choice(num_features, dtype):
     key = fingerprint(num_features, dtype)
     if key in _chosen:
         return _chosen[key][2]
-    path = choice_path(num_features, dtype)
+    path = _path_of(key)
     try:
         with open(path) as f:
             name = json.load(f)['choice']
@@ -89,11 +89,17 @@ def choices_made():
 
 def choice_path(num_features, dtype):
     """Where this machine's measured choice for (d, dtype) is remembered."""
-    return os.path.join(util.CACHE_DIR, 'gemm', fingerprint(num_features, dtype) + '.json')
+    return _path_of(fingerprint(num_features, dtype))
 
 
+def _path_of(key):
+    return os.path.join(util.CACHE_DIR, 'gemm', key + '.json')
+
+
+@functools.lru_cache(maxsize=None)
 def machine_description():
-    """What the GEMM speeds depend on: CPU model and count, library versions, kernel settings."""
+    """What the GEMM speeds depend on: CPU model and count, library versions, kernel settings (read once per
+    process: the libraries read their settings when loaded)."""
     model = platform.processor()
     try:
         with open('/proc/cpuinfo') as f:

@@ -53,12 +53,12 @@ class PreparedFeatures:
     """Features in the block dtype, with squared norms, for repeated blocking.
 
     For a block whose GEMMs NumPy does, the features stay a host array (no copy when they already are a
-    C-contiguous array of the block dtype; a set above the limit below is converted per block) and
-    blocks are views of it. Otherwise a set of at most
-    RESIDENT_BYTES_LIMIT bytes is converted once and kept as a tensor (one copy, on the device: fastest);
-    a larger set stays in host memory and each block's rows are converted when used, so extra memory
-    stays bounded by the batch sizes. Norms are computed by the library that does the products, so a
-    TensorFlow pass has exactly the official operands whichever form the set is held in.
+    C-contiguous array of the block dtype; a set above RESIDENT_BYTES_LIMIT is converted per block) and
+    blocks are views of it. Otherwise a set of at most RESIDENT_BYTES_LIMIT bytes is converted once and
+    kept as a tensor (one copy, on the device: fastest); a larger set stays in host memory and each
+    block's rows are converted when used, so extra memory stays bounded by the batch sizes. Norms are
+    computed by the library that does the products, so a TensorFlow pass has exactly the official
+    operands whichever form the set is held in.
     """
 
     def __init__(self, block, features, resident=None, ids=None):
@@ -118,13 +118,9 @@ class PreparedFeatures:
         return self._fingerprints
 
 
-def host_squared_norms(x, chunk_rows=4096):
-    """Row-wise squared L2 norms [n] of a host array x [n, d], in x's dtype, by NumPy."""
-    out = np.empty(len(x), x.dtype)
-    for begin in range(0, len(x), chunk_rows):
-        rows = x[begin:begin + chunk_rows]
-        np.einsum('ij,ij->i', rows, rows, out=out[begin:begin + chunk_rows])
-    return out
+def host_squared_norms(x):
+    """Row-wise squared L2 norms [n] of a host array x [n, d], in x's dtype, by NumPy (no [n, d] temporary)."""
+    return np.einsum('ij,ij->i', x, x)
 
 
 def shares_rows(a, b=None):

@@ -9,7 +9,15 @@ TensorFlow's kernel family, may round a dot product's last bit differently.
 import dataclasses
 
 from metrics.feature_checks import as_batch_size
-from metrics.gemm import CHOICES
+
+GEMM_CHOICES = ('auto', 'tensorflow', 'numpy')  # see metrics.gemm
+
+
+def check_gemm_choice(choice):
+    """`choice` if it names a GEMM choice, else ValueError."""
+    if choice not in GEMM_CHOICES:
+        raise ValueError('gemm must be one of %s, not %r' % (', '.join(GEMM_CHOICES), choice))
+    return choice
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,8 +40,7 @@ class Options:
         for name in ('num_gpus', 'row_batch_size', 'col_batch_size', 'minibatch_size'):
             object.__setattr__(self, name, as_batch_size(getattr(self, name), name))
         object.__setattr__(self, 'progress', bool(self.progress))
-        if self.gemm not in CHOICES:
-            raise ValueError('gemm must be one of %s, not %r' % (', '.join(CHOICES), self.gemm))
+        check_gemm_choice(self.gemm)
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
