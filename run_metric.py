@@ -30,9 +30,13 @@ import os
 import sys
 import time
 
-import numpy as np
+from dnnlib.native_settings import apply_native_settings
 
-from metrics.options import GEMM_CHOICES  # light: no TensorFlow before the arguments are read
+apply_native_settings()  # before NumPy and TensorFlow load
+
+import numpy as np  # noqa: E402
+
+from metrics.options import GEMM_CHOICES  # noqa: E402  light: no TensorFlow before the arguments are read
 
 # The protocols a run can follow: the settings each fixes (None: the protocol does not fix it).
 PROTOCOLS = {

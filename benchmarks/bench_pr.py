@@ -33,6 +33,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from dnnlib.native_settings import apply_native_settings  # noqa: E402
+
+apply_native_settings()  # as run_metric.py does (both loops run with them)
+
 import numpy as np  # noqa: E402
 
 from dnnlib.tf_logging import quiet_tensorflow  # noqa: E402
@@ -64,6 +68,7 @@ def measure(fn, repeats, times=None):
     """(best wall seconds, peak RSS above the level at call start in bytes, result); all times appended to `times`."""
     best, peak_extra, result = float('inf'), 0, None
     for _ in range(repeats):
+        time.sleep(gemm.IDLE_SECONDS)  # every run starts with the BLAS threads of the previous one asleep
         base = resident_bytes()
         peak = [base]
         done = threading.Event()

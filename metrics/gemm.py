@@ -40,6 +40,10 @@ COLUMN_TILE = 1024
 MEASURE_ROWS = 1024  # = knn.ROW_TILE, the row tile of every pass
 MEASURE_COLUMNS = 4 * COLUMN_TILE
 ALIGN_BYTES = 64  # TensorFlow's kernels require buffers aligned to this (EIGEN_MAX_ALIGN_BYTES)
+# A BLAS's worker threads spin for a while after a call before they sleep (OpenBLAS: 2^28 cycles, ~0.1 s);
+# on a machine with few cores they would slow whatever runs next. A measurement starts after this pause.
+IDLE_SECONDS = 0.2
+MEASUREMENT = 2  # version of `gemm_rates`' method (2: alternated runs, each after an idle pause)
 _chosen = {}  # fingerprint -> (dtype, d, name), for this process
 
 
@@ -115,32 +119,39 @@ def machine_description():
 
 
 def fingerprint(num_features, dtype):
-    text = json.dumps([machine_description(), int(num_features), str(dtype)], sort_keys=True)
+    """Key of a remembered choice: the machine, d, dtype, and how it was measured (a new method measures anew)."""
+    text = json.dumps([machine_description(), int(num_features), str(dtype), MEASUREMENT], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def gemm_rates(num_features, dtype='float32', repeats=2):
+def gemm_rates(num_features, dtype='float32', repeats=3):
     """{'tensorflow', 'numpy'}: effective GFLOP/s of each on one self-distance block (best of `repeats`).
 
     The block is what the passes multiply: rows [MEASURE_ROWS, d] against MEASURE_COLUMNS columns whose
     first rows they are, through `product` -- so NumPy's rank-k update of the diagonal square (a
     quarter of the block; ~1/6 of a whole P&R's products at N = 5,000) counts at the share it has in
-    real work, and the rate is the block's full multiply-add count over its time.
+    real work, and the rate is the block's full multiply-add count over its time. The two libraries are
+    timed in alternation (one run each per round), so a drift of a shared machine's speed during the
+    measurement touches both alike instead of deciding the choice, and each run starts after a pause of up to
+    IDLE_SECONDS (the other library's threads have stopped spinning).
     """
     x = np.random.RandomState(0).standard_normal((MEASURE_COLUMNS, num_features)).astype(dtype)
     tx = tf.constant(x)
     runs = {'tensorflow': lambda: product('tensorflow', tx[:MEASURE_ROWS], tx).numpy(),
             'numpy': lambda: product('numpy', x[:MEASURE_ROWS], x).numpy()}
-    rates = {}
-    for name, run in runs.items():
-        run()
-        best = float('inf')
-        for _ in range(repeats):
+    start = time.perf_counter()
+    for run in runs.values():
+        run()  # first runs pay for thread pools and kernel set-up
+    pause = min(IDLE_SECONDS, 10 * (time.perf_counter() - start))  # tiny test blocks need no long pause
+    best = dict.fromkeys(runs, float('inf'))
+    for _ in range(repeats):
+        for name, run in runs.items():
+            time.sleep(pause)
             start = time.perf_counter()
             run()
-            best = min(best, time.perf_counter() - start)
-        rates[name] = 2.0 * MEASURE_ROWS * MEASURE_COLUMNS * num_features / best / 1e9
-    return rates
+            best[name] = min(best[name], time.perf_counter() - start)
+    work = 2.0 * MEASURE_ROWS * MEASURE_COLUMNS * num_features
+    return {name: work / seconds / 1e9 for name, seconds in best.items()}
 
 
 def product(name, U, V):

@@ -88,9 +88,17 @@ def test_auto_measures_once_per_machine_and_remembers(monkeypatch, tmp_path):
     assert gemm.measured_choice(41, 'float32') == 'numpy' and calls == [40, 41]
 
 
-def test_gemm_rates_measure_both_libraries():
-    rates = gemm.gemm_rates(32, repeats=1)
+def test_gemm_rates_time_both_libraries_in_alternation(monkeypatch):
+    order, product = [], gemm.product
+
+    def recorded(name, U, V):
+        order.append(name)
+        return product(name, U, V)
+    monkeypatch.setattr(gemm, 'product', recorded)
+    rates = gemm.gemm_rates(32, repeats=2)
     assert set(rates) == {'tensorflow', 'numpy'} and all(rate > 0 for rate in rates.values())
+    # one warm-up run each, then rounds of one timed run each: a drift in machine speed touches both alike
+    assert order == ['tensorflow', 'numpy'] * 3
 
 
 def test_shares_rows_finds_repeats_within_and_across_sets_and_signed_zeros():
