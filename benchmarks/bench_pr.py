@@ -5,7 +5,9 @@
 Both run in this one process on the same VGG-like features (N = M, k = 3,
 official default batch sizes). Ours is timed cold first (the first call in the
 process; gemm='auto' has measured its choice before, in a process of its own, as
-on every run after the first on a machine), then warm (best of --repeats).
+on every run after the first on a machine), then warm (best of --repeats). A first
+call is one sample of a machine whose speed drifts, so --first_calls fresh processes
+(this one included) each time one, and the median is reported.
 Prints wall times, the cold/warm and speed-up ratios, whether the results are
 identical, and the peak extra resident memory of each call (sampled from
 /proc/self/status while it runs).
@@ -106,14 +108,32 @@ def our_gemm_flops(n, m, d):
     return 2.0 * d * (self_work(n) + self_work(m) + n * m)
 
 
+def feature_sets(args):
+    """The benchmark's real and generated VGG-like feature sets [n, d] float32."""
+    return (vgglike(300, 1, args.n, args.d), vgglike(300, 2, args.n, args.d, latent_scale=0.95, bias=-0.58))
+
+
+def first_call_seconds(args):
+    """Wall time of our first call in a process of its own (TensorFlow already loaded and initialized)."""
+    ref, evl = feature_sets(args)
+    return measure(lambda: precision_recall.knn_precision_recall_features(ref, evl, verbose=False), 1)[0]
+
+
+def more_first_calls(args):
+    """First-call times of args.first_calls - 1 further fresh processes, one after another."""
+    command = [sys.executable, os.path.abspath(__file__), '--n', str(args.n), '--d', str(args.d), '--first_call']
+    return [float(subprocess.run(command, capture_output=True, text=True, check=True).stdout.split('RESULT ', 1)[1])
+            for _ in range(args.first_calls - 1)]
+
+
 def run_once(args):
     """One process's measurements -> dict."""
-    ref = vgglike(300, 1, args.n, args.d)
-    evl = vgglike(300, 2, args.n, args.d, latent_scale=0.95, bias=-0.58)
+    ref, evl = feature_sets(args)
     ours = lambda: precision_recall.knn_precision_recall_features(ref, evl, verbose=False)  # noqa: E731
     baseline = lambda: official_numpy_pr.knn_precision_recall(ref, evl)  # noqa: E731
 
     t_cold, _, _ = measure(ours, 1)  # first call (TensorFlow is already loaded and initialized)
+    cold_times = [t_cold] + more_first_calls(args)  # a first call is one sample of a drifting machine: take several
     official_numpy_pr.knn_precision_recall(ref[:1200], evl[:1200])  # warm-up of the baseline's BLAS threads
     ours_used = precision_recall.DistanceBlock(args.d).gemm  # what 'auto' chose (features hold no repeated row)
     same_gemm = tf_gemm if ours_used == 'tensorflow' else official_numpy_pr.numpy_gemm
@@ -140,7 +160,7 @@ def run_once(args):
     from tensorflow.python.util import _pywrap_util_port
     return {'onednn': bool(_pywrap_util_port.IsMklEnabled()), 'n': args.n, 'd': args.d, 'cpus': os.cpu_count(),
             'cpu': args.cpu, 'gemm': ours_used, 't_choose_gemm': args.t_choose_gemm,
-            't_cold': t_cold, 't_ours': t_ours, 't_median_warm': float(np.median(warm_times)), 'mem_ours': mem_ours,
+            't_cold': float(np.median(cold_times)), 'cold_times': cold_times, 't_ours': t_ours, 't_median_warm': float(np.median(warm_times)), 'mem_ours': mem_ours,
             't_base': t_base, 'mem_base': mem_base, 't_base_same_gemm': t_base_same, 'gemm_gflops': rates,
             'our_gemm_gflop': work / 1e9, 'lower_bound': work / max(rates.values()) / 1e9,
             'results': [r_ours['precision'].tolist(), r_ours['recall'].tolist()],
@@ -157,7 +177,8 @@ def report(r):
              ', emulating a CPU without AVX-512 (%s)' % ' '.join('%s=%s' % kv for kv in CPU_CAPS[r['cpu']].items())
              if r['cpu'] != 'this' else ''))
     print('%-44s %8s %14s' % ('implementation', 'time s', 'peak extra MiB'))
-    print('%-44s %8.3f %14s' % ('ours, cold (first call in the process)', r['t_cold'], '-'))
+    print('%-44s %8.3f %14s' % ('ours, cold (first call; median of %d processes)' % len(r['cold_times']),
+                                 r['t_cold'], '-'))
     print('%-44s %8.3f %14.1f' % ('ours (precision_recall.py, TF2), warm', r['t_ours'], r['mem_ours'] / mib))
     print('%-44s %8.3f %14.1f' % ('official 4-matrix loop (NumPy BLAS)', r['t_base'], r['mem_base'] / mib))
     print('%-44s %8.3f %14s' % ('official 4-matrix loop, our GEMM (%s)' % r['gemm'], r['t_base_same_gemm'], '-'))
@@ -173,8 +194,8 @@ def report(r):
               % (r['t_choose_gemm'], os.path.relpath(os.path.dirname(gemm.choice_path(r['d'], 'float32')))))
     print('ours / lower bound: %.2f (1.00 = every second spent in GEMMs at the best rate)'
           % (r['t_ours'] / r['lower_bound']))
-    print('cold / warm: %.3f (cold vs the median of the warm calls, %.3f s)' % (r['t_cold'] / r['t_median_warm'],
-                                                                               r['t_median_warm']))
+    print('cold / warm: %.3f (cold vs the median of the warm calls, %.3f s); first calls: %s s'
+          % (r['t_cold'] / r['t_median_warm'], r['t_median_warm'], ', '.join('%.3f' % t for t in r['cold_times'])))
     print('precision / recall %s / %s; identical to both loops (and every per-sample decision): %s'
           % (r['results'][0], r['results'][1], r['identical']))
 
@@ -199,13 +220,19 @@ def main():
     parser.add_argument('--cpu', choices=sorted(CPU_CAPS), default='this',
                         help='this: the CPU as it is; avx2: cap TensorFlow\'s and NumPy\'s kernels at AVX2 '
                              '(emulates a CPU without AVX-512; runs in subprocesses)')
+    parser.add_argument('--first_calls', type=int, default=3,
+                        help='fresh processes whose first call is timed (the median is reported)')
     parser.add_argument('--json', action='store_true', help=argparse.SUPPRESS)  # one subprocess's result
+    parser.add_argument('--first_call', action='store_true', help=argparse.SUPPRESS)  # only one first call
     parser.add_argument('--choose_gemm', action='store_true', help=argparse.SUPPRESS)  # only gemm='auto's measurement
     args = parser.parse_args()
     if args.choose_gemm:
         start = time.perf_counter()
         gemm.measured_choice(args.d, 'float32')
         print('RESULT %.6f' % (time.perf_counter() - start))
+        return
+    if args.first_call:
+        print('RESULT %.6f' % first_call_seconds(args))
         return
     capped = all(os.environ.get(name) == value for name, value in CPU_CAPS[args.cpu].items())
     if args.onednn == 'this' and capped:
@@ -223,7 +250,8 @@ def main():
         if flag is not None:
             env['TF_ENABLE_ONEDNN_OPTS'] = flag
         out = subprocess.run([sys.executable, os.path.abspath(__file__), '--n', str(args.n), '--d', str(args.d),
-                              '--repeats', str(args.repeats), '--cpu', args.cpu, '--onednn', 'this', '--json'],
+                              '--repeats', str(args.repeats), '--first_calls', str(args.first_calls), '--cpu', args.cpu,
+                              '--onednn', 'this', '--json'],
                              capture_output=True, text=True, env=env, check=True).stdout
         rows.append(json.loads(out.split('RESULT ', 1)[1]))
     for r in rows:

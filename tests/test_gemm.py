@@ -164,3 +164,22 @@ def test_both_libraries_give_identical_decisions_on_vgg_like_features():
         np.testing.assert_array_equal(results[0][key], results[1][key], err_msg=key)
     for key in ('ref_radii', 'eval_radii', 'precision_realism'):
         np.testing.assert_allclose(results[0][key], results[1][key], rtol=1e-5, err_msg=key)
+
+
+def test_host_tensor_shares_aligned_memory_and_copies_the_rest():
+    aligned = gemm.aligned_empty((8, 16), np.float32)
+    aligned[:] = np.arange(128, dtype=np.float32).reshape(8, 16)
+    shared = gemm.host_tensor(aligned)
+    aligned[0, 0] = -7.0  # the tensor is a view of this memory
+    assert float(shared[0, 0]) == -7.0
+    raw = np.zeros(8 * 16 + 1, np.float32)
+    unaligned = raw[1:].reshape(8, 16) if raw[1:].ctypes.data % gemm.ALIGN_BYTES else raw[:-1].reshape(8, 16)
+    unaligned[:] = 3.0
+    read_only = np.full((8, 16), 5.0, np.float32)
+    read_only.flags.writeable = False  # DLPack cannot export it: copied
+    for source in (unaligned, read_only, [[1.5] * 16] * 8):
+        tensor = gemm.host_tensor(source)
+        np.testing.assert_array_equal(tensor.numpy(), np.asarray(source, np.float32))
+    copied = gemm.host_tensor(unaligned)
+    unaligned[0, 0] = 9.0
+    assert float(copied[0, 0]) == 3.0
