@@ -108,6 +108,18 @@ def our_gemm_flops(n, m, d):
     return 2.0 * d * (self_work(n) + self_work(m) + n * m)
 
 
+def result_of_this_script(arguments, env=None):
+    """What this script prints after 'RESULT ' when run in a fresh process with `arguments`."""
+    out = subprocess.run([sys.executable, os.path.abspath(__file__)] + arguments, capture_output=True, text=True,
+                         env=env, check=True).stdout
+    return out.split('RESULT ', 1)[1]
+
+
+def our_pr(ref, evl):
+    """Ours, as the official API is called."""
+    return precision_recall.knn_precision_recall_features(ref, evl, verbose=False)
+
+
 def feature_sets(args):
     """The benchmark's real and generated VGG-like feature sets [n, d] float32."""
     return (vgglike(300, 1, args.n, args.d), vgglike(300, 2, args.n, args.d, latent_scale=0.95, bias=-0.58))
@@ -116,20 +128,19 @@ def feature_sets(args):
 def first_call_seconds(args):
     """Wall time of our first call in a process of its own (TensorFlow already loaded and initialized)."""
     ref, evl = feature_sets(args)
-    return measure(lambda: precision_recall.knn_precision_recall_features(ref, evl, verbose=False), 1)[0]
+    return measure(lambda: our_pr(ref, evl), 1)[0]
 
 
 def more_first_calls(args):
     """First-call times of args.first_calls - 1 further fresh processes, one after another."""
-    command = [sys.executable, os.path.abspath(__file__), '--n', str(args.n), '--d', str(args.d), '--first_call']
-    return [float(subprocess.run(command, capture_output=True, text=True, check=True).stdout.split('RESULT ', 1)[1])
+    return [float(result_of_this_script(['--n', str(args.n), '--d', str(args.d), '--first_call']))
             for _ in range(args.first_calls - 1)]
 
 
 def run_once(args):
     """One process's measurements -> dict."""
     ref, evl = feature_sets(args)
-    ours = lambda: precision_recall.knn_precision_recall_features(ref, evl, verbose=False)  # noqa: E731
+    ours = lambda: our_pr(ref, evl)  # noqa: E731
     baseline = lambda: official_numpy_pr.knn_precision_recall(ref, evl)  # noqa: E731
 
     t_cold, _, _ = measure(ours, 1)  # first call (TensorFlow is already loaded and initialized)
@@ -160,7 +171,8 @@ def run_once(args):
     from tensorflow.python.util import _pywrap_util_port
     return {'onednn': bool(_pywrap_util_port.IsMklEnabled()), 'n': args.n, 'd': args.d, 'cpus': os.cpu_count(),
             'cpu': args.cpu, 'gemm': ours_used, 't_choose_gemm': args.t_choose_gemm,
-            't_cold': float(np.median(cold_times)), 'cold_times': cold_times, 't_ours': t_ours, 't_median_warm': float(np.median(warm_times)), 'mem_ours': mem_ours,
+            't_cold': float(np.median(cold_times)), 'cold_times': cold_times, 't_ours': t_ours,
+            't_median_warm': float(np.median(warm_times)), 'mem_ours': mem_ours,
             't_base': t_base, 'mem_base': mem_base, 't_base_same_gemm': t_base_same, 'gemm_gflops': rates,
             'our_gemm_gflop': work / 1e9, 'lower_bound': work / max(rates.values()) / 1e9,
             'results': [r_ours['precision'].tolist(), r_ours['recall'].tolist()],
@@ -205,9 +217,7 @@ def choose_gemm_first(args, env):
     timed first call is a first call as every run after the first one on a machine sees it. -> seconds or None."""
     if os.path.exists(gemm.choice_path(args.d, 'float32')):
         return None
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), '--d', str(args.d), '--choose_gemm'],
-                         capture_output=True, text=True, env=env, check=True).stdout
-    return float(out.split('RESULT ', 1)[1])
+    return float(result_of_this_script(['--d', str(args.d), '--choose_gemm'], env))
 
 
 def main():
@@ -249,11 +259,9 @@ def main():
         env = dict(os.environ, **CPU_CAPS[args.cpu])
         if flag is not None:
             env['TF_ENABLE_ONEDNN_OPTS'] = flag
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), '--n', str(args.n), '--d', str(args.d),
-                              '--repeats', str(args.repeats), '--first_calls', str(args.first_calls), '--cpu', args.cpu,
-                              '--onednn', 'this', '--json'],
-                             capture_output=True, text=True, env=env, check=True).stdout
-        rows.append(json.loads(out.split('RESULT ', 1)[1]))
+        rows.append(json.loads(result_of_this_script(
+            ['--n', str(args.n), '--d', str(args.d), '--repeats', str(args.repeats), '--first_calls',
+             str(args.first_calls), '--cpu', args.cpu, '--onednn', 'this', '--json'], env)))
     for r in rows:
         report(r)
         print()

@@ -198,8 +198,7 @@ class DistanceBlock:
         if keep and getattr(features, 'dtype', None) == self.tf_dtype.as_numpy_dtype:
             # Already in the block dtype: for CPU devices the caller's memory when it is aligned (features made
             # by TensorFlow are), else one copy into a tensor; norms from the same row chunks as below.
-            on_cpu = not any('gpu' in device.lower() for device in self.devices)
-            whole = gemms.host_tensor(features) if on_cpu else tf.convert_to_tensor(features)
+            whole = gemms.host_tensor(features) if gemms.cpu_only(self.devices) else tf.convert_to_tensor(features)
             norms = [squared_norms(whole[begin:begin + chunk_rows]) for begin in range(0, max(len(features), 1),
                                                                                      chunk_rows)]
             return whole, (norms[0] if len(norms) == 1 else tf.concat(norms, 0))

@@ -55,11 +55,16 @@ def resolve(choice, dtype, devices, num_features):
     float16 (NumPy has no float16 BLAS), every choice is TensorFlow.
     """
     check_gemm_choice(choice)
-    if dtype == 'float16' or any('gpu' in device.lower() for device in devices):
+    if dtype == 'float16' or not cpu_only(devices):
         return 'tensorflow'
     if choice != 'auto':
         return choice
     return measured_choice(num_features, dtype)
+
+
+def cpu_only(devices):
+    """True when none of `devices` (TensorFlow device names) is a GPU: NumPy's memory and BLAS can serve them."""
+    return not any('gpu' in device.lower() for device in devices)
 
 
 def measured_choice(num_features, dtype):

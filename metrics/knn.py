@@ -123,18 +123,25 @@ def host_squared_norms(x):
     return np.einsum('ij,ij->i', x, x)
 
 
+def _distinct_sets(a, b):
+    """[A] for a pass of A against itself (B None or A), else [A, B]."""
+    return [a] if b is None or b is a else [a, b]
+
+
 def shares_rows(a, b=None):
     """Whether a row of host-held set A occurs twice in A, or (B given) also in B: exact comparison of the
     rows whose fingerprints collide."""
-    sets = [a] if b is None or b is a else [a, b]
+    sets = _distinct_sets(a, b)
     prints = np.concatenate([s.fingerprints() for s in sets])
-    rows = [(owner, i) for owner, s in enumerate(sets) for i in range(s.n)]
+    starts_of_sets = np.cumsum([0] + [s.n for s in sets[:-1]])  # row k of `prints` is row k - start of its set
     order = np.argsort(prints, kind='stable')
     sorted_prints = prints[order]
     starts = np.flatnonzero(np.r_[True, sorted_prints[1:] != sorted_prints[:-1]])
     for begin, end in zip(starts, np.r_[starts[1:], len(order)]):
         if end - begin > 1:  # rows with one fingerprint: compare their values
-            group = [sets[owner].host_rows(i, i + 1) + 0 for owner, i in (rows[k] for k in order[begin:end])]
+            owners = np.searchsorted(starts_of_sets, order[begin:end], side='right') - 1
+            group = [sets[owner].host_rows(k - starts_of_sets[owner], k - starts_of_sets[owner] + 1) + 0
+                     for owner, k in zip(owners, order[begin:end])]
             if len({row.tobytes() for row in group}) < len(group):
                 return True
     return False
@@ -148,10 +155,9 @@ def pass_gemm(block, a, b=None):
     value wherever the pair sits in the matrices, which the official results rely on at exact duplicates
     (a copy's nearest neighbour is the first copy; a copy lies on its twin's sphere, not outside it).
     """
-    sets = [a] if b is None or b is a else [a, b]
-    if block.gemm != 'numpy' or any(s.host is None for s in sets):
+    if block.gemm != 'numpy' or any(s.host is None for s in _distinct_sets(a, b)):
         return 'tensorflow'
-    if block.gemm_request == 'auto' and shares_rows(*sets):
+    if block.gemm_request == 'auto' and shares_rows(a, b):
         return 'tensorflow'
     return 'numpy'
 
