@@ -18,17 +18,25 @@ What differs (same answers, less work): each symmetric pair of self-distance
 tiles is computed once, precision and recall share one eval x ref distance
 matrix, and the k-th neighbours are selected per block with `tf.math.top_k`.
 The column split over `num_gpus` devices need not be even.
+
+Command line (a feature file is an .npy [N, d], an .npz of one array, or FILE.npz:KEY):
+    python precision_recall.py REF_FEATURES EVAL_FEATURES [--nhood_sizes 3 5] [--dtype float32]
 """
+import sys
 import time
 
-import numpy as np
+if __name__ == '__main__':  # a command-line run: TensorFlow without its C++ log lines
+    from dnnlib.tf_logging import quiet_tensorflow
+    quiet_tensorflow()
 
-from metrics import convention as conventions
+import numpy as np  # noqa: E402
+
+from metrics import convention as conventions  # noqa: E402
 from metrics.distance_block import DistanceBlock, batch_pairwise_distances  # noqa: F401  (official API)
-from metrics.feature_checks import as_feature_matrix, as_nhood_sizes, check_distance_range
-from metrics.knn import PreparedFeatures, Spheres, kth_nearest_radii, membership_pass
-from metrics.manifold_stats import checked_sets, statistics_of_checked
-from metrics.options import DEFAULT, Options
+from metrics.feature_checks import as_feature_matrix, as_nhood_sizes, check_distance_range  # noqa: E402
+from metrics.knn import PreparedFeatures, Spheres, kth_nearest_radii, membership_pass  # noqa: E402
+from metrics.manifold_stats import checked_sets, statistics_of_checked  # noqa: E402
+from metrics.options import DEFAULT, Options  # noqa: E402
 
 __all__ = ['batch_pairwise_distances', 'DistanceBlock', 'ManifoldEstimator', 'knn_precision_recall_features']
 
@@ -137,6 +145,49 @@ def knn_precision_recall_details(ref_features, eval_features, nhood_sizes=[3], d
     details = {'precision': precision_pred.mean(axis=0), 'recall': recall_pred.mean(axis=0),
                'precision_pred': precision_pred, 'recall_pred': recall_pred}
     details.update((official, stats[ours]) for ours, official in OFFICIAL_NAMES.items() if ours in stats)
+    if 'resolution' in stats:
+        details['resolution'] = stats['resolution']  # the arithmetic could not resolve the features (warned)
     if verbose:
         print('Evaluated k-NN precision and recall in: %gs' % (time.time() - start))
     return details
+
+
+def main(argv=None):
+    """Command line: print precision and recall (one line per k) of two feature files -> exit status."""
+    import argparse
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('ref_features', help='real features [N, d]: .npy, an .npz of one array, or FILE.npz:KEY')
+    p.add_argument('eval_features', help='generated features [M, d], given the same way')
+    p.add_argument('--nhood_sizes', type=int, nargs='+', default=[3], help='k values (default 3)')
+    p.add_argument('--dtype', choices=conventions.DTYPES, default='float32',
+                   help='distance arithmetic: float32 (official), float16 (official before 2021-10), float64')
+    args = p.parse_args(argv)
+    try:
+        ref, evl = _read_features(args.ref_features), _read_features(args.eval_features)
+        state = knn_precision_recall_features(ref, evl, args.nhood_sizes, dtype=args.dtype, progress=True)
+    except (ValueError, FileNotFoundError) as e:
+        print('error: %s' % e, file=sys.stderr)
+        return 2
+    for k, precision, recall in zip(args.nhood_sizes, state['precision'], state['recall']):
+        print('k=%d  Precision: %0.4f  Recall: %0.4f' % (k, precision, recall))
+    return 0
+
+
+def _read_features(spec):
+    """The array of a feature file given on the command line (sizes checked before reading)."""
+    import os
+    from dnnlib.array_files import load_array_file
+    path, key = (spec.rsplit(':', 1) if not os.path.exists(spec) and ':' in os.path.basename(spec) else (spec, None))
+    data = load_array_file(path, 'feature file')
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        return data
+    with data:
+        if key is None and len(data.files) != 1:
+            raise ValueError('%s holds %s: name the array as %s:KEY' % (path, data.files, path))
+        if (key or data.files[0]) not in data.files:
+            raise ValueError('%s has no array %r (it holds %s)' % (path, key, data.files))
+        return data[key or data.files[0]]
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -84,16 +84,18 @@ def parse_args(argv):
     g.add_argument('--num_gpus', type=int, default=1, help='devices to split work over (default 1)')
     g.add_argument('--gemm', choices=GEMM_CHOICES, default='auto',
                    help='library of the distance products on a CPU: auto (default) measures both once per machine '
-                        'and keeps the faster, but passes over sets that repeat a row use TensorFlow (official ties)')
+                        'and keeps the faster; whatever the choice, passes over sets that repeat a row use TensorFlow '
+                        '(official ties: a speed setting never changes a number)')
     g.add_argument('--random_seed', type=int, default=1234, help='latent seed of the sweep (default 1234)')
     g.add_argument('--realism_seed', type=int, default=123456, help='latent seed of the realism run (default 123456)')
     g.add_argument('--truncations', type=float, nargs='+', default=[1.0, 0.7, 0.3], help='psi values')
     g.add_argument('--num_gen_images', type=int, default=1000, help='generated images scored for realism')
     g.add_argument('--show_n_images', type=int, default=64, help='highest/lowest realism images saved')
     g.add_argument('--nhood_sizes', type=int, nargs='+', default=[3], help='k values (default 3)')
-    g.add_argument('--dtype', choices=['float32', 'float16'], default=None,
-                   help='distance precision: float32 (current official, the default) or float16 (official before '
-                        '2021-10)')
+    g.add_argument('--dtype', choices=['float32', 'float16', 'float64'], default=None,
+                   help='distance precision: float32 (current official, the default), float16 (official before '
+                        '2021-10) or float64 (exact arithmetic, for features the float32 formula cannot resolve: a '
+                        'large common offset, tiny values; the run warns when that happens)')
     g = p.add_argument_group('beyond the official metric')
     g.add_argument('--bootstrap', type=int, default=0, metavar='N',
                    help='95%% bootstrap intervals from N resamples for every k of --nhood_sizes (evaluated samples '
@@ -202,13 +204,28 @@ def check_demo_args(args):
 
 
 def check_output_folders(args):
-    """Refuse, before any work, output or cache folders that cannot be written."""
+    """Refuse, before any work, output or cache folders that cannot be written and an output folder inside an input
+    folder (or the reverse)."""
     from dnnlib.output_files import check_writable_folder
+    check_apart(args.save_path, [('--data_dir', args.data_dir), ('--real_dir', args.real_dir),
+                                 ('--fake_dir', args.fake_dir)])
     folders = [('--save_path', args.save_path)]
     if not (args.real_features and args.fake_features):  # images or networks: features cache, downloads
         folders.append(('--cache_dir', args.cache_dir))
     for flag, folder in folders:
         check_writable_folder(folder, flag)
+
+
+def check_apart(save_path, inputs):
+    """ValueError when --save_path is an input folder, lies inside one, or holds one (its outputs would be read)."""
+    out = os.path.realpath(save_path)
+    for flag, folder in inputs:
+        if not folder:
+            continue
+        given = os.path.realpath(folder)
+        if out == given or out.startswith(given + os.sep) or given.startswith(out + os.sep):
+            raise ValueError('--save_path %s and %s %s overlap: the outputs would be read as input on the next run; '
+                             'choose an output folder outside the input folder' % (save_path, flag, folder))
 
 
 def make_config(args):
@@ -267,7 +284,6 @@ def run_experiments(args):
 
     import utils
     from dnnlib.output_files import save_json
-    from experiments.outputs import write_output_manifest
     from experiments.run_context import RunContext
     from features.store import RealStream
 
@@ -289,7 +305,6 @@ def run_experiments(args):
         print('Peak GPU memory usage: %g GB' % peak)
         results['peak_gpu_memory_gb'] = peak
     save_json(os.path.join(cfg.save_path, 'results.json'), results)
-    write_output_manifest(cfg.save_path)
     print('Results in %s' % os.path.abspath(cfg.save_path))
     return results
 
@@ -314,47 +329,64 @@ def main(argv=None):
 
 def run(args):
     """Dispatch: clear the cache, run the demo, or check the arguments and run the experiments -> exit status."""
-    from dnnlib import output_files, util
+    from dnnlib import owned_files, util
     if args.cache_dir is None:
         args.cache_dir = util.CACHE_DIR
+    owned_files.track(args.save_path)  # files the tool writes there are recorded, so only those are ever removed
+    owned_files.track(args.cache_dir)
     nothing_given = not any([args.data_dir, args.real_dir, args.real_features, args.fake_dir, args.fake_features,
                              args.truncation_sweep, args.realism_score])
     if args.clear_cache:
-        from features.cache import clear_cache
-        removed = clear_cache(args.cache_dir)
-        print('Removed %d files this tool wrote into %s%s' % (len(removed), args.cache_dir, ':' if removed else ''))
-        for path in removed:
-            print('  ' + os.path.relpath(path, args.cache_dir))
+        removal = owned_files.remove_owned(args.cache_dir)
+        print('\n'.join(removal.report('files this tool wrote into %s' % args.cache_dir)))
         if nothing_given:
             return 0
     if args.demo or nothing_given:
-        from experiments import feature_space_demo
-        try:
-            check_demo_args(args)
-            output_files.check_writable_folder(args.save_path, '--save_path')
-        except ValueError as e:
-            print('error: %s' % e, file=sys.stderr)
-            return 2
-        print('No data given: running the embedded feature-space truncation sweep (no downloads).')
-        feature_space_demo.run(args.save_path)
-        print('To run on real data: python run_metric.py --data_dir /path/to/ffhq-tfrecords --truncation_sweep '
-              '(see --help)')
-        return 0
+        return _run_guarded(args, check_demo_args, run_demo)
+    return _run_guarded(args, check_run_args, run_experiments)
+
+
+def check_run_args(args):
+    check_args(args)
+    check_output_folders(args)
+    from metrics.gemm import remember_choices_in
+    remember_choices_in(args.cache_dir)  # the GEMM choice is a cache entry like the others
+    if args.allow_large_images:
+        from datasets.image_folder import allow_large_images
+        allow_large_images(True)
+
+
+def run_demo(args):
+    from experiments import feature_space_demo
+    print('No data given: running the embedded feature-space truncation sweep (no downloads).')
+    feature_space_demo.run(args.save_path)
+    print('To run on real data: python run_metric.py --data_dir /path/to/ffhq-tfrecords --truncation_sweep '
+          '(see --help)')
+
+
+def _run_guarded(args, check, work):
+    """check(args), then work(args) holding --save_path's lock, the previous run's files cleared just before the
+    first new output -> exit status (2 with 'error: ...' for bad input, before any work where it can be known)."""
     from datasets.tfrecords import DatasetError
+    from dnnlib import output_files
+    from dnnlib.folder_lock import FolderLock
     from dnnlib.tflib import NetworkPickleError
     from dnnlib.util import DownloadError
+    from experiments.outputs import check_output_names, clear_previous_outputs
     try:
-        check_args(args)
-        check_output_folders(args)
-        if args.allow_large_images:
-            from datasets.image_folder import allow_large_images
-            allow_large_images(True)
-        from experiments.outputs import clear_previous_outputs
-        output_files.before_first_output(args.save_path, lambda: clear_previous_outputs(args.save_path))
-        run_experiments(args)
-    except (ValueError, DatasetError, NetworkPickleError, DownloadError, FileNotFoundError,
+        check(args)
+        output_files.check_writable_folder(args.save_path, '--save_path')
+        check_output_names(args.save_path)
+        with FolderLock(args.save_path, '--save_path'):
+            output_files.before_first_output(
+                args.save_path, lambda: clear_previous_outputs(args.save_path, skip=[args.cache_dir]))
+            work(args)
+    except (ValueError, DatasetError, NetworkPickleError, DownloadError, FileNotFoundError, FileExistsError,
             NotImplementedError) as e:
         print('error: %s' % e, file=sys.stderr)
+        return 2
+    except OSError as e:
+        print('error: %s%s' % (e.strerror or e, ': %s' % e.filename if e.filename else ''), file=sys.stderr)
         return 2
     finally:
         output_files.before_first_output(args.save_path, None)

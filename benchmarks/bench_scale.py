@@ -17,6 +17,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from dnnlib.tf_logging import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow()  # before anything imports TensorFlow: no C++ start-up lines
+
 import numpy as np  # noqa: E402
 
 import precision_recall  # noqa: E402

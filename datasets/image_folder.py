@@ -10,6 +10,7 @@ the file, unless `allow_large_images(True)` (`--allow_large_images`) lifts the l
 import hashlib
 import os
 import warnings
+from stat import S_ISREG
 
 import numpy as np
 import PIL.Image
@@ -57,6 +58,9 @@ class ImageFolder:
                 stat = os.stat(os.path.join(folder, name))
             except OSError as e:  # a dangling symlink or a symlink loop
                 raise DatasetError('cannot read image %s: %s' % (os.path.join(folder, name), e.strerror or e)) from e
+            if not S_ISREG(stat.st_mode):  # a FIFO would block the reader forever, a device never end
+                raise DatasetError('image %s is not a regular file (a FIFO, socket or device); remove it from the '
+                                   'folder' % os.path.join(folder, name))
             listing.update(('%s:%d:%d\n' % (name, stat.st_size, int(stat.st_mtime))).encode())
         self.identity = 'folder:%s:%s' % (os.path.abspath(folder), listing.hexdigest())
         self._warned_modes = set()

@@ -6,14 +6,22 @@ to disk and renames it into place, anything else (an error, Ctrl-C, no commit) r
 project writes (results, caches, downloads, saved sources, tfrecords) goes through here.
 A function registered with `before_first_output(folder, func)` runs once, just before the first
 file below `folder` is put in place (run_metric uses it to clear the previous run's outputs).
+Below a folder tracked by `dnnlib.owned_files`, each file put in place is recorded in that folder's ledger,
+and an existing file there that the ledger does not prove to be the tool's is never replaced.
 """
 import contextlib
 import json
 import os
 import tempfile
 
+import dnnlib.owned_files as owned_files
+
 _BEFORE_FIRST_OUTPUT = {}  # folder -> function to call once, before the first output is put in place below it
 _WRITTEN = set()  # absolute paths this process committed
+
+
+class NotOurFileError(FileExistsError):
+    """The destination exists below a tracked folder and this tool cannot prove it wrote it: it is left alone."""
 
 
 class PendingFile:
@@ -21,6 +29,8 @@ class PendingFile:
 
     def __init__(self, file, path):
         self.file, self.path, self.committed = file, path, False
+        info = os.fstat(file.fileno())
+        self.inode = (info.st_dev, info.st_ino)
 
     def commit(self, destination):
         """Flush and fsync the file, then rename it to `destination` (atomic on one file system)."""
@@ -32,9 +42,22 @@ class PendingFile:
         for folder in list(_BEFORE_FIRST_OUTPUT):
             if destination == folder or destination.startswith(folder + os.sep):
                 _BEFORE_FIRST_OUTPUT.pop(folder)()
+        check_replaceable(destination)
         os.replace(self.path, destination)
+        owned_files.temporary_done(self.inode)
         self.committed = True
         _WRITTEN.add(destination)
+        owned_files.record_written(destination)
+
+
+def check_replaceable(destination):
+    """Raise NotOurFileError when `destination` exists below a tracked folder and is not provably the tool's."""
+    if not owned_files.is_tracked(destination) or not os.path.lexists(destination):
+        return
+    proven, reason = owned_files.owns(destination)
+    if not proven:
+        raise NotOurFileError('%s already exists and this tool did not write it (%s); it is left as it is: move it '
+                              'away or choose another folder' % (destination, reason))
 
 
 @contextlib.contextmanager
@@ -45,13 +68,14 @@ def pending_file(folder, mode='wb', name='download'):
     os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the file the normal permissions
     pending = PendingFile(os.fdopen(fd, mode), tmp)
     try:
+        owned_files.record_temporary(tmp)  # so a run killed before the commit leaves nothing --clear_cache can't prove
         yield pending
     finally:
         if not pending.committed:
             with contextlib.suppress(OSError):
                 pending.file.close()
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
+            owned_files.remove_created(tmp, pending.inode)
+            owned_files.temporary_done(pending.inode)
 
 
 @contextlib.contextmanager
@@ -61,7 +85,12 @@ def atomic_output(path, mode='w'):
     Readers never see a half-written file, and an interrupted run leaves the old file (or none).
     """
     with pending_file(os.path.dirname(os.path.abspath(path)), mode, os.path.basename(path)) as pending:
-        yield pending.file
+        try:
+            yield pending.file
+        except OSError as e:  # a full disk, a file size limit: name the file being written
+            if e.filename is None:
+                raise OSError(e.errno, '%s (while writing)' % e.strerror, path) from e
+            raise
         pending.commit(path)
 
 

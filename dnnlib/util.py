@@ -22,6 +22,7 @@ import urllib.request
 import requests
 from tqdm.auto import tqdm
 
+import dnnlib.owned_files as owned_files
 from dnnlib.output_files import pending_file
 
 # The one cache folder of the project (downloads, cached features, saved network sources, the Inception graph),
@@ -90,6 +91,11 @@ def is_url(obj):
     return parsed.scheme in ('http', 'https') and bool(parsed.netloc)
 
 
+def is_download(obj):
+    """True for http(s) URLs: what open_url downloads into its cache (a file:// URL is the user's own file)."""
+    return is_url(obj) and urllib.parse.urlparse(obj).scheme in ('http', 'https')
+
+
 def url_cache_key(url):
     """md5 hex digest of the URL: the prefix of its cached file name (as the official dnnlib)."""
     return hashlib.md5(url.encode('utf-8')).hexdigest()
@@ -138,6 +144,8 @@ def open_url(url, cache_dir=None, num_attempts=10, verbose=True, expected_sha256
         path = urllib.request.url2pathname(urllib.parse.urlparse(url).path)
         return open_url(path, expected_sha256=expected_sha256, expected_size=expected_size)
 
+    if cache_dir is not None:
+        owned_files.track(cache_dir)  # downloads are recorded, so only they can ever be removed from the cache
     cached = cached_path(url, cache_dir)
     if cached is not None:
         _verify_file(cached, expected_sha256, expected_size)

@@ -53,6 +53,9 @@ def evaluate_fake_set(cfg, reals, feature_net):
     if cfg.num_images:
         num_fake = min(num_fake, cfg.num_images)
     check_counts(num_real, num_fake, cfg)
+    if cfg.port_results:
+        from metrics.conventions import check_port_lengths, read_port_results
+        check_port_lengths(read_port_results(cfg.port_results), num_real, num_fake)
     real = reals.window(0, num_real)
     if fakes is not None:
         store = CachedImageFeatures(fakes, feature_net(), cfg.options, cfg.feature_cache_dir, desc='generated features')
@@ -62,6 +65,8 @@ def evaluate_fake_set(cfg, reals, feature_net):
                                                           cfg.options)
     out = {'num_real': len(real), 'num_fake': len(fake), 'nhood_sizes': list(cfg.nhood_sizes),
            'precision': state['precision'].tolist(), 'recall': state['recall'].tolist()}
+    if 'resolution' in state:  # the distance arithmetic could not resolve the features (also warned on stderr)
+        out['resolution'] = state['resolution']
     for k, p, r in zip(cfg.nhood_sizes, state['precision'], state['recall']):
         print('k=%d  Precision: %0.3f  Recall: %0.3f' % (k, p, r))
     if cfg.conventions:

@@ -1,48 +1,59 @@
-"""The files run_metric.py writes into --save_path, and clearing the previous run's files before writing new ones."""
-import json
+"""The files run_metric.py writes into --save_path: checking the folder before the work, clearing the previous
+run's files (only those the tool provably wrote: dnnlib.owned_files) just before writing new ones."""
 import os
+import stat
 
-from dnnlib.output_files import save_json, written_files
+from dnnlib import owned_files
 
-# Files and folders this tool writes into --save_path. A run records which files it wrote (MANIFEST); the next
-# run into the same folder removes exactly those files -- when it is about to write its own first output, so a
-# run that stops on bad input leaves the previous results in place -- and then the folders they leave empty.
-OUTPUTS = ('stylegan_truncation.txt', 'results.json', 'truncation_sweep.png', 'realism_scores.npy', 'stylegan_realism',
-           'realism', 'features', 'conventions_official_decisions.npz')
-MANIFEST = '.run_metric_outputs.json'  # what the last successful run wrote into --save_path
+# Files and folders this tool writes into --save_path (a file name, or a folder name ending in '/').
+OUTPUTS = ('stylegan_truncation.txt', 'results.json', 'truncation_sweep.png', 'realism_scores.npy',
+           'stylegan_realism/', 'realism/', 'features/', 'conventions_official_decisions.npz')
 
 
-def clear_previous_outputs(save_path):
-    """Remove the files the previous run of this tool wrote into save_path (as its manifest lists), nothing else.
+def clear_previous_outputs(save_path, skip=()):
+    """Remove what earlier runs of this tool wrote into save_path and is unchanged since (never a file of yours,
+    nothing behind a symlink); folders only when that empties them. skip: folders left alone (e.g. the cache)."""
+    removal = owned_files.remove_owned(save_path, skip=skip)
+    if removal.removed or removal.kept:
+        for line in removal.report("files of the previous run from %s" % save_path):
+            print(line)
+    return removal
 
-    Folders among OUTPUTS are removed only when that leaves them empty (a file of yours keeps its folder).
-    """
-    manifest = os.path.join(save_path, MANIFEST)
-    try:
-        with open(manifest) as f:
-            listed = json.load(f)
-    except (OSError, ValueError):
-        return
-    removed = []
-    for name in listed if isinstance(listed, list) else []:
-        parts = str(name).replace('\\', '/').split('/')
-        if parts[0] not in OUTPUTS or '..' in parts or '' in parts:  # only the tool's own outputs, inside save_path
+
+def check_output_names(save_path):
+    """Refuse, before any work, a --save_path whose output names are taken by something this tool would not replace:
+    a folder or special file where a file goes, a file where a folder goes, or a file the tool did not write."""
+    problems = []
+    for name in OUTPUTS:
+        path = os.path.join(save_path, name.rstrip('/'))
+        if not os.path.lexists(path):
             continue
-        path = os.path.join(save_path, *parts)
-        if os.path.isfile(path) or os.path.islink(path):
-            os.remove(path)
-            removed.append(name)
-    emptied = {os.path.join(save_path, *name.split('/')[:depth]) for name in removed
-               for depth in range(1, name.count('/') + 1)}
-    for folder in sorted(emptied, key=len, reverse=True):  # folders this removal emptied, deepest first
-        if os.path.isdir(folder) and not os.path.islink(folder) and not os.listdir(folder):
-            os.rmdir(folder)
-    os.remove(manifest)
-    if removed:
-        print('Removed the previous run\'s %d output files from %s' % (len(removed), save_path))
+        try:
+            mode = (os.stat if name.endswith('/') else os.lstat)(path).st_mode  # a folder may be a link to one
+        except OSError as e:  # a dangling link, a loop
+            problems.append('%s cannot be used (%s)' % (path, e.strerror or e))
+            continue
+        if name.endswith('/'):
+            if not stat.S_ISDIR(mode):
+                problems.append('%s is not a folder (this tool writes its %s files into it)' % (path, name[:-1]))
+            continue
+        if not stat.S_ISREG(mode):
+            problems.append('%s is a %s, where this tool writes a file' % (path, _kind(mode)))
+            continue
+        proven, reason = owned_files.owns(path)
+        if not proven:
+            problems.append('%s exists: %s' % (path, reason))
+    if problems:
+        raise ValueError('--save_path %s cannot take this run\'s outputs without replacing what is not the '
+                         'tool\'s:\n  %s\nMove them away or choose another --save_path'
+                         % (save_path, '\n  '.join(problems)))
 
 
-def write_output_manifest(save_path):
-    """List the files this run wrote into save_path under the tool's output names, for the next run to clear."""
-    present = [name for name in written_files(save_path) if name.split('/')[0] in OUTPUTS]
-    save_json(os.path.join(save_path, MANIFEST), present)
+def _kind(mode):
+    if stat.S_ISDIR(mode):
+        return 'folder'
+    if stat.S_ISLNK(mode):
+        return 'symlink'
+    if stat.S_ISFIFO(mode):
+        return 'FIFO'
+    return 'special file'

@@ -47,6 +47,7 @@ def run(ctx, real_stream):
     precision, recall = float(state['precision'][0]), float(state['recall'][0])
     print('pr50k3_precision %.4f  pr50k3_recall %.4f' % (precision, recall))
     return {'precision': precision, 'recall': recall, 'num_images': cfg.num_images, 'nhood_size': NHOOD_SIZE,
+            **({'resolution': state['resolution']} if 'resolution' in state else {}),
             'generator_kwargs': dict(GENERATOR_KWARGS), 'convention': cfg.convention.name,
             'row_batch_size': cfg.options.row_batch_size, 'col_batch_size': cfg.options.col_batch_size,
             'real_window_start': int(real_start), 'latents': 'numpy RandomState(%d).randn per minibatch of %d'

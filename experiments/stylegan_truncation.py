@@ -62,6 +62,8 @@ def run_truncation_sweep(config, real_stream, Gs, feature_net, save_features=Non
                'nhood_sizes': list(config.nhood_sizes), 'real_window_start': int(real_start),
                'generator_kwargs': truncated(psi),
                'num_images': config.num_images}
+        if 'resolution' in state:  # the distance arithmetic could not resolve the features (also warned on stderr)
+            row['resolution'] = state['resolution']
         if config.bootstrap:
             row['bootstrap'] = extras.official_bootstrap(state, config.bootstrap, config.nhood_sizes)
             print('\n'.join(extras.describe_bootstrap(row['bootstrap'])))

@@ -19,7 +19,6 @@ import json
 import os
 import re
 
-import numpy as np
 
 # Bump whenever the numerics of feature extraction change (resize, normalization, layer, dtype).
 FEATURE_CODE_VERSION = 2
@@ -73,50 +72,3 @@ def stored_parts(data):
     except ValueError:
         return None
     return parts if isinstance(parts, dict) and parts.get('format') == KEY_FORMAT else None
-
-
-# What the tool writes into --cache_dir, by folder: file-name patterns of its own outputs. `clear_cache` removes
-# only files that match (feature files must also hold a key of this tool's format); any other file stays.
-_TMP = r'|\.tmp_.+\.[A-Za-z0-9_]{8}|tmp_[A-Za-z0-9_]{8}'  # dnnlib.output_files temporaries (and older ones)
-CACHE_FILES = {
-    'features': r'^([0-9A-Za-z_]+-[0-9A-Za-z_]{1,8}-[0-9a-f]{24}\.npz' + _TMP + ')$',
-    'network_sources': r'^(.+_[0-9a-f]{12}\.(build_module_src\.py|layout\.txt)' + _TMP + ')$',
-    'inception': r'^(classify_image_graph_def\.pb(\.tmp\d+)?|[0-9a-f]{32}_.+' + _TMP + ')$',
-    '': r'^([0-9a-f]{32}_.+' + _TMP + ')$',  # open_url downloads: <md5 of the url>_<name>
-}
-
-
-def _is_feature_cache_file(path):
-    """True for an npz this tool wrote as a feature cache (it stores key parts with a key format)."""
-    if not path.endswith('.npz'):
-        return True  # a temporary of the tool (its name pattern matched)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            parts = json.loads(str(data['key_parts'])) if 'key_parts' in data.files else None
-    except (OSError, ValueError, KeyError, EOFError):
-        return False
-    return isinstance(parts, dict) and 'format' in parts
-
-
-def clear_cache(cache_dir):
-    """Remove the files this tool wrote into cache_dir (feature cache, saved sources, downloads); returns their paths.
-
-    Only files whose names match the tool's own patterns (CACHE_FILES) -- and, for feature files, that hold the
-    tool's cache key -- are removed; folders only when that leaves them empty. Anything else stays.
-    """
-    removed = []
-    for sub, pattern in CACHE_FILES.items():
-        folder = os.path.join(cache_dir, sub)
-        if not os.path.isdir(folder):
-            continue
-        for name in sorted(os.listdir(folder)):
-            path = os.path.join(folder, name)
-            if not os.path.isfile(path) or os.path.islink(path) or not re.match(pattern, name):
-                continue
-            if sub == 'features' and not _is_feature_cache_file(path):
-                continue
-            os.remove(path)
-            removed.append(path)
-        if sub and not os.listdir(folder):
-            os.rmdir(folder)
-    return removed

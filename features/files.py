@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from dnnlib.array_files import load_array_file
 from dnnlib.output_files import atomic_output
 from metrics.feature_checks import as_feature_matrix
 
@@ -27,13 +28,7 @@ def split_key(spec):
 def load_features(spec, role=None):
     """float32 [N, d] features of `role` ('real', 'fake' or None) from `spec` (a path, or path:key)."""
     path, key = split_key(spec)
-    if not os.path.isfile(path):
-        what = 'is not a file' if os.path.exists(path) else 'does not exist'
-        raise FileNotFoundError('feature file %s %s' % (path, what))
-    try:
-        data = np.load(path, allow_pickle=False)
-    except Exception as e:  # noqa: BLE001 -- text, garbage, a pickle: all the same to the user
-        raise ValueError('not a NumPy feature file (.npy/.npz): %s (%s)' % (path, str(e).splitlines()[0][:80])) from e
+    data = load_array_file(path, 'feature file')  # declared sizes checked before NumPy allocates them
     if isinstance(data, np.lib.npyio.NpzFile):
         with data:
             array = _choose_array(path, data, key, role)

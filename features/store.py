@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from dnnlib import owned_files
+from dnnlib.output_files import NotOurFileError
 from features import cache as feature_cache
 from features.extraction import features_of_images
 from features.files import save_features
@@ -47,6 +49,8 @@ class CachedImageFeatures:
         self.cache_path = (os.path.join(cache_dir, feature_cache.feature_cache_name(
             self.key_parts, feature_cache.source_label(source)))
                            if cache_dir else None)
+        if cache_dir:
+            owned_files.track(cache_dir)  # cache files are recorded: --clear_cache removes only those
         self.features = np.zeros([0, feature_net.output_shape[1]], np.float32)
         if self.cache_path and os.path.isfile(self.cache_path):
             self._load_cache()
@@ -77,7 +81,11 @@ class CachedImageFeatures:
         new = features_of_images(self.feature_net, self.source.iterate(have), count - have, self.options, self.desc)
         self.features = np.concatenate([self.features, new], axis=0)
         if self.cache_path:
-            save_features(self.cache_path, self.features, key_parts=np.array(json.dumps(self.key_parts)))
+            try:
+                save_features(self.cache_path, self.features, key_parts=np.array(json.dumps(self.key_parts)))
+            except NotOurFileError as e:  # a file the tool cannot prove its own holds the name: left alone
+                print('Note: not caching these features: %s' % e)
+                self.cache_path = None
 
     def window(self, start, count):
         """Features [count, D] of records start, start+1, ... (modulo the dataset size, like the repeating stream)."""

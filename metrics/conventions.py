@@ -15,6 +15,7 @@ import json
 
 import numpy as np
 
+from dnnlib.array_files import check_array_file
 from metrics.convention import CONVENTIONS, REPORTED
 from metrics.manifold_stats import checked_sets, statistics_of_checked
 from metrics.options import DEFAULT
@@ -67,6 +68,17 @@ def conventions_report(real_features, fake_features, nhood_sizes=(3,), options=D
     return report
 
 
+def check_port_lengths(port, num_real, num_fake):
+    """ValueError when a port's per-sample decisions do not have one row per real (recall) / fake (precision)
+    sample: known from the set sizes alone, so it is checked before any feature is computed."""
+    if port is None or port['kind'] != 'per-sample':
+        return
+    for key, count, side in (('precision_pred', num_fake, 'generated'), ('recall_pred', num_real, 'real')):
+        if key in port and len(port[key]) != count:
+            raise ValueError('%s: %s has %d samples, the evaluation has %d %s samples'
+                             % (port['path'], key, len(port[key]), count, side))
+
+
 def read_port_results(path):
     """A port's results: JSON {'precision': p or [p], 'recall': r or [r]} or .npz with per-sample 0/1 arrays.
 
@@ -74,6 +86,7 @@ def read_port_results(path):
     [N, K] (real samples), in the order of the features given to the report.
     """
     if path.endswith('.npz'):
+        check_array_file(path)
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: np.asarray(data[k]) for k in ('precision_pred', 'recall_pred') if k in data.files}
         if not arrays:

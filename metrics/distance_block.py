@@ -118,8 +118,9 @@ class DistanceBlock:
         gemm: 'auto' (the faster library on this machine, see metrics.gemm), 'tensorflow' or 'numpy'.
             Exact-ties blocks always use TensorFlow: their GEMMs of one fixed shape make a dot product a
             pure function of its two vectors, and OpenBLAS gives identical columns different dot
-            products by their position in a GEMM. For the same reason 'auto' runs a pass whose sets
-            repeat a row with TensorFlow (see knn.pass_gemm): the official tie behaviour needs it.
+            products by their position in a GEMM. For the same reason every choice runs a pass whose sets
+            repeat a row with TensorFlow (see knn.pass_gemm): the official tie behaviour needs it, and a
+            speed setting must never change a number.
     """
 
     def __init__(self, num_features, num_gpus=1, dtype='float32', distance='squared', exact_ties=False,
@@ -132,8 +133,7 @@ class DistanceBlock:
         self.dtype = dtype
         self.tf_dtype = tf.as_dtype(dtype)
         self.devices = compute_devices(self.num_gpus)
-        self.gemm_request = 'tensorflow' if self.exact_ties else gemm
-        self.gemm = gemms.resolve(self.gemm_request, dtype, self.devices, num_features)
+        self.gemm = gemms.resolve('tensorflow' if self.exact_ties else gemm, dtype, self.devices, num_features)
 
     @classmethod
     def for_convention(cls, convention, num_features, options):

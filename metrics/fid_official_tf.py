@@ -24,6 +24,7 @@ if __package__ in (None, ''):
 import numpy as np  # noqa: E402
 from scipy import linalg  # noqa: E402
 
+from dnnlib.array_files import load_array_file  # noqa: E402
 from metrics.cli_options import add_inception_options, apply_gpu_choice, positive_int, run_cli  # noqa: E402
 
 
@@ -76,13 +77,7 @@ def get_activations(images, inception, batch_size=50, keep_remainder=False, prog
 
 def load_statistics(path):
     """(mu [d], sigma [d, d]) float64 from a TTUR-style .npz; ValueError naming what is wrong."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError('statistics file %s does not exist' % path)
-    try:
-        f = np.load(path, allow_pickle=False)
-    except Exception as e:  # noqa: BLE001 -- text, garbage, a pickle: all the same to the user
-        raise ValueError('not a NumPy statistics file (.npz with mu and sigma): %s (%s)'
-                         % (path, str(e).splitlines()[0][:80])) from e
+    f = load_array_file(path, 'statistics file', '.npz with mu and sigma')
     if not isinstance(f, np.lib.npyio.NpzFile):
         raise ValueError('not a NumPy statistics file (.npz with mu and sigma): %s holds a single array' % path)
     with f:

@@ -7,8 +7,9 @@ symmetric rank-k product (`a @ a.T`) that does the diagonal self-distance tiles 
 
     GEMMS             'tensorflow' | 'numpy'
     resolve(choice, dtype, devices, d)   'auto' -> the faster of the two on this machine, measured once
-                                         on a distance block and remembered in CACHE_DIR/gemm (so a
-                                         machine keeps one choice from run to run); GPUs and float16
+                                         on a distance block and remembered in <cache>/gemm (the cache:
+                                         remember_choices_in(folder), e.g. run_metric's --cache_dir;
+                                         default dnnlib.util.CACHE_DIR); GPUs and float16
                                          always use TensorFlow (DistanceBlock adds exact-ties blocks).
     product(name, U, V)                  U V^T [n, m] as a tensor, one GEMM per COLUMN_TILE columns.
 
@@ -25,7 +26,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from dnnlib import util
+from dnnlib import owned_files, util
 from dnnlib.output_files import atomic_output
 from metrics.options import check_gemm_choice
 
@@ -45,6 +46,12 @@ ALIGN_BYTES = 64  # TensorFlow's kernels require buffers aligned to this (EIGEN_
 IDLE_SECONDS = 0.2
 MEASUREMENT = 2  # version of `gemm_rates`' method (2: alternated runs, each after an idle pause)
 _chosen = {}  # fingerprint -> (dtype, d, name), for this process
+_memory = {'folder': None}  # where measured choices are remembered (None: dnnlib.util.CACHE_DIR/gemm)
+
+
+def remember_choices_in(cache_dir):
+    """Keep measured choices in `cache_dir`/gemm (recorded there as the tool's files: --clear_cache removes them)."""
+    _memory['folder'] = os.path.join(cache_dir, 'gemm')
 
 
 def resolve(choice, dtype, devices, num_features):
@@ -75,14 +82,16 @@ def measured_choice(num_features, dtype):
     path = _path_of(key)
     try:
         with open(path) as f:
-            name = json.load(f)['choice']
-    except (OSError, ValueError, KeyError):
+            stored = json.load(f)
+        name = stored.get('choice') if isinstance(stored, dict) else None  # anything else: measured anew
+    except (OSError, ValueError):
         name = None
     if name not in GEMMS:
         rates = gemm_rates(num_features, dtype)
         name = max(GEMMS, key=lambda gemm: rates[gemm])
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
+            owned_files.track(os.path.dirname(path))
             with atomic_output(path, 'w') as f:
                 json.dump({'choice': name, 'gflops': rates, 'machine': machine_description()}, f, indent=1)
         except OSError:
@@ -102,7 +111,7 @@ def choice_path(num_features, dtype):
 
 
 def _path_of(key):
-    return os.path.join(util.CACHE_DIR, 'gemm', key + '.json')
+    return os.path.join(_memory['folder'] or os.path.join(util.CACHE_DIR, 'gemm'), key + '.json')
 
 
 @functools.lru_cache(maxsize=None)

@@ -22,7 +22,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from datasets.batching import equal_shape_batches
-from dnnlib import util
+from dnnlib import owned_files, util
 from dnnlib.output_files import atomic_output
 
 INCEPTION_URL = 'https://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz'
@@ -52,6 +52,7 @@ def graph_path(model_dir=DEFAULT_DIR, url=INCEPTION_URL):
     if os.path.isfile(path):
         return path
     os.makedirs(model_dir, exist_ok=True)
+    owned_files.track(model_dir)
     try:
         opened = util.open_url(url, cache_dir=model_dir)
     except util.HostUnreachable as e:

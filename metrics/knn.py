@@ -150,14 +150,13 @@ def shares_rows(a, b=None):
 def pass_gemm(block, a, b=None):
     """The GEMM library of one pass over the rows of A against those of B (B None: A against itself).
 
-    NumPy when the block chose it and both sets are host-held; but when the block's choice was 'auto'
-    and a row repeats (within a set, or in both), TensorFlow: its kernels give a dot product the same
-    value wherever the pair sits in the matrices, which the official results rely on at exact duplicates
-    (a copy's nearest neighbour is the first copy; a copy lies on its twin's sphere, not outside it).
+    NumPy when the block chose it and both sets are host-held; but when a row repeats (within a set, or in
+    both), TensorFlow, whatever was asked (gemm='numpy' too: a speed setting never changes a number): its
+    kernels give a dot product the same value wherever the pair sits in the matrices, which the official
+    results rely on at exact duplicates (a copy's nearest neighbour is the first copy; a copy lies on its
+    twin's sphere, not outside it).
     """
-    if block.gemm != 'numpy' or any(s.host is None for s in _distinct_sets(a, b)):
-        return 'tensorflow'
-    if block.gemm_request == 'auto' and shares_rows(a, b):
+    if block.gemm != 'numpy' or any(s.host is None for s in _distinct_sets(a, b)) or shares_rows(a, b):
         return 'tensorflow'
     return 'numpy'
 

@@ -5,6 +5,8 @@ report are this pipeline under a `Convention`, each reading some of the per-samp
 `metrics/` the two sets are the real and the fake (generated) set; `precision_recall.py` maps
 them to the official ref/eval names.
 """
+import warnings
+
 import numpy as np
 
 from metrics import convention as conventions
@@ -12,6 +14,11 @@ from metrics.distance_block import DistanceBlock
 from metrics.feature_checks import as_feature_matrix, as_nhood_sizes, check_distance_range
 from metrics.knn import PreparedFeatures, Spheres, content_ids, kth_nearest_radii, membership_pass
 from metrics.options import DEFAULT
+from metrics.resolution import resolution_report
+
+
+class ResolutionWarning(UserWarning):
+    """The distance arithmetic cannot resolve the features (metrics.resolution); the numbers may be wrong."""
 
 # Side field of the pass -> per-sample array name, for the fake rows (tested against the real spheres) and the
 # real rows (tested against the fake spheres).
@@ -60,7 +67,8 @@ def checked_sets(real_features, fake_features, nhood_sizes, convention, names=('
 def statistics_of_checked(real, fake, ks, convention, options=DEFAULT, fields=SET_FIELDS):
     """manifold_statistics of sets that passed `checked_sets` (convention: a Convention value).
 
-    Raises ValueError when the convention's arithmetic cannot represent these features (float16 range).
+    Raises ValueError when the convention's arithmetic cannot represent these features (float16 range); warns
+    (ResolutionWarning, and out['resolution']) when it cannot resolve them (metrics.resolution).
     """
     if convention.round_inputs:
         real, fake = (_as_float16_values(x, name) for x, name in ((real, 'real_features'), (fake, 'fake_features')))
@@ -73,6 +81,10 @@ def statistics_of_checked(real, fake, ks, convention, options=DEFAULT, fields=SE
     fake_side, real_side = membership_pass(block, Spheres(fake_p, fake_radii), Spheres(real_p, real_radii),
                                            convention, options, fields, desc='manifold statistics')
     out = {'nhood_sizes': ks, 'real_radii': real_radii, 'fake_radii': fake_radii}
+    unresolved = resolution_report(real, fake, real_radii[:, 0], fake_radii[:, 0], ks[0], convention.dtype)
+    if unresolved:
+        warnings.warn(unresolved['message'], ResolutionWarning, stacklevel=2)
+        out['resolution'] = unresolved
     for name, side in (('fake', fake_side), ('real', real_side)):
         out.update((PER_SAMPLE_NAMES[name][field], value) for field, value in side._asdict().items()
                    if value is not None)

@@ -1,8 +1,29 @@
 """Base class of the networks rebuilt from pickles: named variables plus input/output metadata."""
 import collections
+import contextlib
+import numbers
 import warnings
 
+import numpy as np
 import tensorflow as tf
+
+_STORED_SHAPES = {}  # network name -> {variable name: shape} while that network is being rebuilt
+
+
+@contextlib.contextmanager
+def stored_shapes(network_name, stored_arrays):
+    """While rebuilding `network_name`, `add_var` compares each variable with the pickle's before making it: a
+    file's static kwargs (resolution, fmap_base, latent_size ...) can then never make variables the file does not
+    hold (a 2 MB pickle declaring a 4096 px generator is refused, not built)."""
+    previous = _STORED_SHAPES.get(network_name)
+    _STORED_SHAPES[network_name] = {name: tuple(np.shape(value)) for name, value in stored_arrays.items()}
+    try:
+        yield
+    finally:
+        if previous is None:
+            _STORED_SHAPES.pop(network_name, None)
+        else:
+            _STORED_SHAPES[network_name] = previous
 
 
 class BuiltNetwork(tf.Module):
@@ -14,6 +35,7 @@ class BuiltNetwork(tf.Module):
 
     def __init__(self, name):
         super().__init__(name=name.replace('/', '_'))
+        self.official_name = name
         self.named_vars = collections.OrderedDict()
         self.trainable_names = set()
         self.input_names, self.input_shapes = [], []
@@ -23,6 +45,12 @@ class BuiltNetwork(tf.Module):
         """Create a float32 variable named `name` (initialized to zeros; values come from the pickle)."""
         if name in self.named_vars:
             raise ValueError('duplicate variable %s' % name)
+        stored = _STORED_SHAPES.get(self.official_name)
+        if stored is not None and stored.get(name) != tuple(shape):
+            raise ValueError('network %r: its static kwargs call for variable %s of shape %s, but the file %s; '
+                             'refusing to build it (the kwargs and the stored variables contradict each other)'
+                             % (self.official_name, name, list(shape), 'holds none' if name not in stored else
+                                'holds %s' % list(stored[name])))
         var = tf.Variable(tf.zeros(shape, tf.float32), trainable=trainable, name=name.replace('/', '_'))
         self.named_vars[name] = var
         if trainable:
@@ -48,8 +76,23 @@ def take_kwargs(network_name, static_kwargs, defaults, supported=None, known=())
     if unknown:
         warnings.warn('%s: ignoring unknown static kwargs %s (as the official build function would)'
                       % (network_name, sorted(unknown)))
+    for key, value in params.items():
+        _check_kind(network_name, key, value, defaults.get(key))
     for key, allowed in (supported or {}).items():
         if params[key] not in allowed:
             raise ValueError('%s: %s=%r is not supported by this TF2 rebuild (supported: %s)'
                              % (network_name, key, params[key], list(allowed)))
     return params
+
+
+def _check_kind(network_name, key, value, default):
+    """ValueError when a kwarg whose default is a number holds something else (e.g. resolution '1024')."""
+    if isinstance(default, bool) or default is None or not isinstance(default, numbers.Number):
+        return
+    if value is None and key.startswith('truncation_'):  # psi / cutoff None: truncation off
+        return
+    integral = isinstance(default, numbers.Integral)
+    ok = isinstance(value, numbers.Integral if integral else numbers.Real) and not isinstance(value, bool)
+    if not ok or (not integral and not np.isfinite(value)):
+        raise ValueError('%s: static kwarg %s=%r is not %s' % (network_name, key, value,
+                                                               'a whole number' if integral else 'a finite number'))

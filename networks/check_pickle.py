@@ -59,7 +59,8 @@ def describe_network(label, net, notes_dir):
         lines.append('saved: %s and %s' % (src_path, layout_path))
     problems = []
     if not net.rebuild.matched:
-        problems.append('no TF2 rebuild recognises this network (the safe path cannot load it)')
+        problems.append('no TF2 rebuild recognises this network (the safe path cannot load it): %s'
+                        % net.rebuild.unknown)
     else:
         lines.append('layout (stored name [shape] -> role in the rebuild):')
         try:

@@ -18,7 +18,7 @@ official `Network` interface (`run`, `input_shape`, `output_shape`, `name`, `fin
 import os
 import warnings
 
-from dnnlib import util
+from dnnlib import owned_files, util
 from dnnlib.output_files import atomic_output
 from dnnlib.tflib import trusted_exec
 from dnnlib.tflib.network import Network, NetworkPickleError
@@ -46,24 +46,39 @@ def load_network(network_sources, kind, cache_dir=util.CACHE_DIR, trust_code=Fal
 
     network_sources: a path or URL, or a sequence of sources.NetworkSource (None: the official ones).
     Returns the network with `.source` (url or path used) and `.load_path` set. A cached download
-    that turns out unreadable is removed and named in the error, so a rerun fetches it again.
+    that turns out unreadable is removed (only when the cache's ledger proves the tool wrote it, unchanged: see
+    dnnlib.owned_files) and named in the error, so a rerun fetches it again; a file you gave (a path or a file://
+    URL) is named and never touched.
     """
     f, source = sources.open_network(network_sources or sources.DEFAULT_SOURCES[kind], check_network_file, cache_dir,
                                      verbose)
     with f:
-        cached = getattr(f, 'name', None) if util.is_url(source.url) else None
         try:
             nets = load_network_file(f, trust_code=trust_code)
         except util.CorruptFileError as e:
-            if cached and os.path.isfile(cached):
-                os.remove(cached)
-                raise type(e)('%s: %s (this cached copy was removed; run again to download it anew)'
-                              % (cached, e)) from e
-            raise type(e)('%s: %s' % (source.url, e)) from e
+            raise type(e)(_damaged_file_message(f, source, e)) from e
         net = pick_network(nets, kind, '%s %s' % (WHAT.get(kind, kind), source.url))
     net.source = source.url
     _note_network(net, cache_dir, verbose)
     return net
+
+
+def _damaged_file_message(f, source, error):
+    """The error text for a network file that does not parse; removes it only when it is the tool's own download."""
+    if not util.is_download(source.url):
+        return '%s: %s (your file is left as it is)' % (source.url, error)
+    cached = getattr(f, 'name', None)
+    f.close()
+    if not isinstance(cached, str):
+        return '%s: %s' % (source.url, error)
+    removed, reason = owned_files.remove_file_if_owned(cached)
+    if removed:
+        return '%s: %s (this cached copy was removed; run again to download it anew)' % (cached, error)
+    aside = owned_files.set_aside(cached)  # not provably the tool's as it is now: its bytes are kept
+    if aside:
+        return ('%s: %s (this cached copy, %s, was moved aside to %s; run again to download it anew)'
+                % (cached, error, reason, aside))
+    return '%s: %s (the cached copy %s was kept: %s)' % (source.url, error, cached, reason)
 
 
 def check_network_file(path):
@@ -127,7 +142,8 @@ def attach_rebuilds(net, rebuild=None):
 
     A row may name the rows of its components (StyleGAN2's G_main: its G_mapping is not StyleGAN's G_mapping).
     """
-    net.rebuild = rebuild or registry.rebuild_of(net.build_func_name, net.stored_arrays())
+    net.rebuild = rebuild or registry.rebuild_of(net.build_func_name, net.stored_arrays(),
+                                                 registry.component_funcs(net))
     rows = getattr(net.rebuild, 'component_rows', {})
     for key, comp in net.components.items():
         attach_rebuilds(comp, rows.get(key))
@@ -275,6 +291,7 @@ def _note_network(net, cache_dir, verbose):
         print('\n'.join(describe_layout(net)))
     if cache_dir is None:
         return
+    owned_files.track(cache_dir)
     try:
         src_path, layout_path, new = save_network_notes(net, os.path.join(cache_dir, 'network_sources'))
     except OSError as e:

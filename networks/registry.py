@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 from networks import stylegan, stylegan2, vgg16
+from networks.base import stored_shapes
 
 GENERATOR = 'generator'
 FEATURE_NETWORK = 'feature network'
@@ -23,11 +24,13 @@ DISCRIMINATOR = 'discriminator'
 class Entry:
     matched = True
 
-    def __init__(self, name, kind, matches, load, source_problems=None, layout=None, why_not=None,
-                 component_rows=None):
+    def __init__(self, name, kind, matches, load, source_problems=None, layout=None, why_not=None, components=None):
         self.name, self.kind, self.matches, self.load = name, kind, matches, load
         self.why_not = why_not
-        self.component_rows = component_rows or {}  # component key -> the row that rebuilds it inside this network
+        # component key -> the build function the rebuild requires there, or the row that rebuilds it inside this
+        # network (StyleGAN2's G_main: its G_mapping is not StyleGAN's G_mapping)
+        self.components = components or {}
+        self.component_rows = {key: row for key, row in self.components.items() if isinstance(row, Entry)}
         self.source_problems = source_problems or (lambda net: [])
         self.layout = layout or (lambda net: ['  %s %s -> %s (by name)' % (n, list(np.shape(v)), n)
                                               for n, v in net.stored_arrays().items()])
@@ -60,7 +63,9 @@ def assign_by_name(net, module):
 
 def _generator(cls_factory):
     def load(net):
-        return assign_by_name(net, cls_factory(net.name, dict(net.static_kwargs), net.components))
+        with stored_shapes(net.name, net.stored_arrays()):  # no variable the file does not hold is ever made
+            module = cls_factory(net.name, dict(net.static_kwargs), net.components)
+        return assign_by_name(net, module)
     return load
 
 
@@ -116,7 +121,7 @@ def _vgg_why_not(stored):
 ENTRIES = [
     Entry('G_style', GENERATOR, lambda f, s: f == 'G_style',
           _generator(lambda name, kwargs, comps: stylegan.GStyle(name, kwargs, comps)),
-          _generator_source_problems('G_style')),
+          _generator_source_problems('G_style'), components={'synthesis': 'G_synthesis', 'mapping': 'G_mapping'}),
     Entry('G_mapping', GENERATOR, lambda f, s: f == 'G_mapping',
           _generator(lambda name, kwargs, comps: stylegan.GMapping(name, kwargs)),
           _generator_source_problems('G_mapping')),
@@ -127,7 +132,8 @@ ENTRIES = [
           _not_rebuilt('the StyleGAN discriminator (not used by any metric)')),
     Entry('G_main', GENERATOR, lambda f, s: f == 'G_main',
           _generator(lambda name, kwargs, comps: stylegan2.GMain(name, kwargs, comps)),
-          _generator_source_problems('G_main', STYLEGAN2_MARKERS), component_rows={'mapping': STYLEGAN2_MAPPING}),
+          _generator_source_problems('G_main', STYLEGAN2_MARKERS),
+          components={'synthesis': 'G_synthesis_stylegan2', 'mapping': STYLEGAN2_MAPPING}),
     Entry('G_synthesis_stylegan2', GENERATOR, lambda f, s: f == 'G_synthesis_stylegan2',
           _generator(lambda name, kwargs, comps: stylegan2.G2Synthesis(name, kwargs)),
           _generator_source_problems('G_synthesis_stylegan2', STYLEGAN2_MARKERS)),
@@ -138,12 +144,29 @@ ENTRIES = [
 ]
 
 
-def lookup(build_func_name, stored):
-    """The Entry that rebuilds a network with this build function name and stored variables, or None."""
+def lookup(build_func_name, stored, components=None):
+    """The Entry that rebuilds a network with this build function name, stored variables and components
+    ({key: build function name}; None: not checked), or None."""
     for entry in ENTRIES:
-        if entry.matches(build_func_name, stored):
+        if entry.matches(build_func_name, stored) and _components_fit(entry, components):
             return entry
     return None
+
+
+def _components_fit(entry, components):
+    return components is None or all(
+        components.get(key) == want if isinstance(want, str) else want.matches(components.get(key), {})
+        for key, want in entry.components.items())
+
+
+def _required(entry):
+    """{component key: build function name} a row requires (for messages)."""
+    return {key: want if isinstance(want, str) else want.name for key, want in entry.components.items()}
+
+
+def component_funcs(net):
+    """{component key: build function name} of a stored network."""
+    return {key: comp.build_func_name for key, comp in net.components.items()}
 
 
 def rebuilt_names():
@@ -162,8 +185,15 @@ class NoRebuild:
     kind = 'unknown'
     matched = False
 
-    def __init__(self, build_func_name, stored):
-        self.unknown = 'unknown build function %r; this project rebuilds %s' % (build_func_name, rebuilt_names())
+    def __init__(self, build_func_name, stored, components=None):
+        named = lookup(build_func_name, stored)
+        if named is not None and not _components_fit(named, components):
+            self.unknown = ('build function %r with components %s: this rebuild follows %s with %s (the wrapper and '
+                            'its components contradict each other, e.g. a StyleGAN2 or StyleGAN2-ADA generator under '
+                            'another name); it is not rebuilt in TF2: run its stored code with --trust_pickle_code'
+                            % (build_func_name, components, named.name, _required(named)))
+        else:
+            self.unknown = 'unknown build function %r; this project rebuilds %s' % (build_func_name, rebuilt_names())
         self.details = structural_reasons(stored)
         self.reason = '%s. %s' % (self.unknown, self.details)
 
@@ -176,9 +206,9 @@ class NoRebuild:
         return []
 
 
-def rebuild_of(build_func_name, stored):
+def rebuild_of(build_func_name, stored, components=None):
     """The row that rebuilds this stored network, or a NoRebuild that says why none does."""
-    return lookup(build_func_name, stored) or NoRebuild(build_func_name, stored)
+    return lookup(build_func_name, stored, components) or NoRebuild(build_func_name, stored, components)
 
 
 def rebuild_for(net, kind=None):

@@ -207,7 +207,7 @@ class GStyle(BuiltNetwork):
 
     def __init__(self, name, static_kwargs, components):
         super().__init__(name)
-        for key in ('synthesis', 'mapping'):
+        for key in ('synthesis', 'mapping'):  # their build functions were matched by the registry row
             if key not in components:
                 raise ValueError('%s: G_style needs a %r component' % (name, key))
         self.synthesis = components['synthesis'].module

@@ -181,14 +181,9 @@ class GMain(BuiltNetwork):
 
     def __init__(self, name, static_kwargs, components):
         super().__init__(name)
-        for key, func in (('synthesis', 'G_synthesis_stylegan2'), ('mapping', 'G_mapping')):
+        for key in ('synthesis', 'mapping'):  # their build functions were matched by the registry row
             if key not in components:
                 raise ValueError('%s: G_main needs a %r component' % (name, key))
-            if components[key].build_func_name != func:
-                raise NotImplementedError(
-                    'network %r: G_main with a %s component %r is not rebuilt in TF2 (this rebuild follows NVlabs/stylegan2, '
-                    'whose G_main uses %s; StyleGAN2-ADA pickles use other components): run its stored code with '
-                    '--trust_pickle_code' % (name, key, components[key].build_func_name, func))
         self.defaults = take_kwargs(name, static_kwargs, MAIN_DEFAULTS, known=ALL_KWARGS)
         self.synthesis = components['synthesis'].module
         self.mapping = components['mapping'].module

@@ -152,14 +152,38 @@ def _top_folder(zf):
     return roots[0]
 
 
+def _archive_bytes(zf):
+    """Size of the open zip file in bytes (its read position kept)."""
+    position = zf.fp.tell()
+    size = zf.fp.seek(0, 2)
+    zf.fp.seek(position)
+    return size
+
+
+def _read_entry(zf, entry, what):
+    """The bytes of one archive entry, refused before reading when it would expand beyond the archive itself
+    (TorchScript stores tensors uncompressed, so no entry is larger than its archive; a zip bomb is)."""
+    try:
+        declared = zf.getinfo(entry).file_size
+    except KeyError:
+        raise DamagedArchiveError('%s: %s is missing from the archive' % (what, entry)) from None
+    limit = _archive_bytes(zf)
+    if declared > limit:
+        raise TorchScriptError('%s: %s declares %d bytes (%.3g GB) in an archive of %d bytes; refusing to inflate it'
+                               % (what, entry, declared, declared / 1e9, limit))
+    return zf.read(entry)
+
+
 def _read_tensor(zf, tensor, label):
     ref = tensor.storage
     entry = '%s/%s' % (ref.folder, ref.key)
-    try:
-        raw = zf.read(entry)
-    except KeyError:
-        raise DamagedArchiveError('%s: storage %s is missing from the archive' % (label, entry)) from None
     itemsize = np.dtype(ref.dtype).itemsize
+    if entry not in zf.NameToInfo:
+        raise DamagedArchiveError('%s: storage %s is missing from the archive' % (label, entry))
+    if ref.numel < 0 or ref.numel * itemsize > _archive_bytes(zf):
+        raise TorchScriptError('%s: storage %s declares %d elements (%.3g GB), more than the archive holds'
+                               % (label, entry, ref.numel, ref.numel * itemsize / 1e9))
+    raw = _read_entry(zf, entry, label)
     if len(raw) < ref.numel * itemsize:
         raise DamagedArchiveError('%s: storage %s has %d bytes, expected %d'
                                   % (label, entry, len(raw), ref.numel * itemsize))
@@ -205,7 +229,7 @@ def read_torchscript(path):
     with zf:
         try:
             name = _top_folder(zf)
-            root = _ArchiveUnpickler(zf.read(name + '/data.pkl'), name + '/data').load()
+            root = _ArchiveUnpickler(_read_entry(zf, name + '/data.pkl', path), name + '/data').load()
             if not isinstance(root, ScriptObject):
                 raise TorchScriptError('%s: data.pkl holds a %s, not a scripted module' % (path, type(root).__name__))
             arrays, classes = collections.OrderedDict(), collections.OrderedDict()
@@ -214,7 +238,7 @@ def read_torchscript(path):
             prefix = name + '/code/'
             for entry in sorted(zf.namelist()):
                 if entry.startswith(prefix) and entry.endswith('.py'):
-                    code[entry[len(prefix):]] = zf.read(entry).decode('utf-8', 'replace')
+                    code[entry[len(prefix):]] = _read_entry(zf, entry, path).decode('utf-8', 'replace')
         except TorchScriptError:
             raise
         except (zipfile.BadZipFile, KeyError, EOFError, OSError, pickle.UnpicklingError, ValueError,

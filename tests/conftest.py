@@ -19,3 +19,9 @@ def shared_path(*parts):
         pytest.skip('ground-truth fixture %s not found (expected ../shared beside the checkout, '
                     'or set PR_SHARED_DIR)' % path)
     return path
+
+
+def listing(folder):
+    """Sorted names in `folder` (none when it is absent), less the tool's ledger of what it wrote there."""
+    from dnnlib.owned_files import LEDGER
+    return sorted(n for n in os.listdir(str(folder)) if n != LEDGER) if os.path.isdir(str(folder)) else []

@@ -108,7 +108,9 @@ def test_unwritable_outputs_are_refused_before_computing(tmp_path):
         result = cli(*args, '--save_path', str(save_path), cwd=tmp_path)
         assert result.returncode == 2 and '--save_path %s cannot be written' % save_path in result.stderr
         assert 'Traceback' not in result.stderr and 'Evaluating' not in result.stdout
-    result = cli('--real_dir', str(tmp_path), '--fake_dir', str(tmp_path), '--cache_dir', str(a_file / 'cache'),
+    images = tmp_path / 'images'
+    images.mkdir()
+    result = cli('--real_dir', str(images), '--fake_dir', str(images), '--cache_dir', str(a_file / 'cache'),
                  '--save_path', str(tmp_path / 'out'), cwd=tmp_path)
     assert result.returncode == 2 and '--cache_dir' in result.stderr and 'cannot be written' in result.stderr
 
@@ -143,7 +145,7 @@ def test_symlink_loop_is_named(tmp_path):
     os.symlink(str(tmp_path / 'a.png'), str(tmp_path / 'b.png'))
     with pytest.raises(DatasetError, match=r'cannot read image .*a\.png'):
         ImageFolder(str(tmp_path), verbose=False)
-    result = cli('--real_dir', str(tmp_path), '--fake_dir', str(tmp_path), '--save_path', str(tmp_path / 'o'),
+    result = cli('--real_dir', str(tmp_path), '--fake_dir', str(tmp_path), '--save_path', str(tmp_path.parent / (tmp_path.name + '_out')),
                  cwd=tmp_path)
     assert result.returncode == 2 and 'a.png' in result.stderr and 'Traceback' not in result.stderr
 
@@ -151,8 +153,9 @@ def test_symlink_loop_is_named(tmp_path):
 def test_a_feature_network_given_as_generator_is_a_clear_cli_error(tmp_path):
     from network_factory import write_vgg_pickle
     vgg = write_vgg_pickle(str(tmp_path / 'vgg16.pkl'), width_divisor=64)
-    PIL.Image.fromarray(np.zeros([8, 8, 3], np.uint8)).save(str(tmp_path / 'x.png'))
-    result = cli('--real_dir', str(tmp_path), '--truncation_sweep', '--network', vgg, '--feature_network', vgg,
+    (tmp_path / 'reals').mkdir()
+    PIL.Image.fromarray(np.zeros([8, 8, 3], np.uint8)).save(str(tmp_path / 'reals' / 'x.png'))
+    result = cli('--real_dir', str(tmp_path / 'reals'), '--truncation_sweep', '--network', vgg, '--feature_network', vgg,
                  '--save_path', str(tmp_path / 'o'), '--cache_dir', str(tmp_path / 'c'), '--quiet', cwd=tmp_path)
     assert result.returncode == 2 and 'holds a feature network' in result.stderr and 'not a generator' in result.stderr
 
@@ -214,7 +217,7 @@ def test_a_rerun_leaves_only_its_own_outputs(tmp_path):
     (tmp_path / 'out' / 'features' / 'mine.npy').write_text('kept')
     second = cli(*args, cwd=tmp_path)
     assert second.returncode == 0, second.stderr[-2000:]
-    assert sorted(os.listdir(str(tmp_path / 'out'))) == ['.run_metric_outputs.json', 'features', 'my_notes.txt',
+    assert sorted(os.listdir(str(tmp_path / 'out'))) == ['.written_by_this_tool.jsonl', 'features', 'my_notes.txt',
                                                          'results.json']
     assert 'realism' not in json.loads((tmp_path / 'out' / 'results.json').read_text())['evaluation']
 

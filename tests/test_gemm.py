@@ -83,9 +83,22 @@ def test_auto_measures_once_per_machine_and_remembers(monkeypatch, tmp_path):
     monkeypatch.setattr(gemm, '_chosen', {})  # a new process: the file decides, nothing is measured
     assert gemm.measured_choice(40, 'float32') == 'numpy' and calls == [40]
     assert gemm.choices_made() == {'float32 d=40': 'numpy'}
-    with open(gemm.choice_path(41, 'float32'), 'w') as f:
-        f.write('{"choice": "cuBLAS"}')  # unusable: measured again
-    assert gemm.measured_choice(41, 'float32') == 'numpy' and calls == [40, 41]
+    for number, text in enumerate(['{"choice": "cuBLAS"}', '[1, 2]', '"numpy"', 'null', '{"choice": ']):
+        with open(gemm.choice_path(41 + number, 'float32'), 'w') as f:
+            f.write(text)  # unusable (valid JSON that is not an object too): measured again, no TypeError
+        assert gemm.measured_choice(41 + number, 'float32') == 'numpy' and calls[-1] == 41 + number
+
+
+def test_the_gemm_choice_lives_in_the_cache_dir_and_is_cleared_with_it(monkeypatch, tmp_path):
+    from dnnlib import owned_files
+    monkeypatch.setattr(gemm, '_chosen', {})
+    monkeypatch.setattr(gemm, '_memory', {'folder': None})
+    monkeypatch.setattr(gemm, 'gemm_rates', lambda d, dtype: {'tensorflow': 2.0, 'numpy': 1.0})
+    gemm.remember_choices_in(str(tmp_path / 'cache'))
+    assert gemm.measured_choice(40, 'float32') == 'tensorflow'
+    assert os.path.dirname(gemm.choice_path(40, 'float32')) == str(tmp_path / 'cache' / 'gemm')
+    removal = owned_files.remove_owned(str(tmp_path / 'cache'))
+    assert removal.removed == [gemm.choice_path(40, 'float32')] and not (tmp_path / 'cache' / 'gemm').exists()
 
 
 def test_gemm_rates_time_both_libraries_in_alternation(monkeypatch):
@@ -123,7 +136,8 @@ def test_shares_rows_finds_repeats_within_and_across_sets_and_signed_zeros():
     assert pc.fingerprints()[0] == pc.fingerprints()[1] and not knn.shares_rows(pc)
 
 
-def test_auto_runs_passes_over_repeated_rows_with_tensorflow(monkeypatch):
+def test_every_choice_runs_passes_over_repeated_rows_with_tensorflow(monkeypatch):
+    """'numpy' too: a speed setting never changes a number (OpenBLAS's position-dependent products would)."""
     monkeypatch.setattr(gemm, 'measured_choice', lambda d, dtype: 'numpy')
     rs = np.random.RandomState(3)
     a, b = rs.randn(30, 5).astype(np.float32), rs.randn(20, 5).astype(np.float32)
@@ -133,7 +147,8 @@ def test_auto_runs_passes_over_repeated_rows_with_tensorflow(monkeypatch):
     assert knn.pass_gemm(auto, pa, pb) == 'numpy' and knn.pass_gemm(auto, pa) == 'numpy'
     dup = knn.PreparedFeatures(auto, np.concatenate([b, a[:1]]))
     assert knn.pass_gemm(auto, pa, dup) == 'tensorflow' and knn.pass_gemm(auto, dup) == 'numpy'
-    assert knn.pass_gemm(forced, knn.PreparedFeatures(forced, a), knn.PreparedFeatures(forced, a)) == 'numpy'
+    assert knn.pass_gemm(forced, knn.PreparedFeatures(forced, a), knn.PreparedFeatures(forced, a)) == 'tensorflow'
+    assert knn.pass_gemm(forced, knn.PreparedFeatures(forced, a), knn.PreparedFeatures(forced, b)) == 'numpy'
     assert knn.pass_gemm(DistanceBlock(5, gemm='tensorflow'), pa, pb) == 'tensorflow'
 
 

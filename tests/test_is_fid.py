@@ -9,7 +9,7 @@ import PIL.Image
 import pytest
 from scipy import linalg
 
-from conftest import REPO
+from conftest import REPO, listing
 from inception_standin import build_graph_def, reference_pool3, write_graph
 from metrics import fid_official_tf as fid
 from metrics import inception_score_official_tf as isc
@@ -292,7 +292,7 @@ def test_graph_is_fetched_from_the_tgz_with_open_url(tmp_path, graph_file):
     model_dir = tmp_path / 'model'
     path = inception_graph.graph_path(str(model_dir), url='file://' + str(archive))
     assert open(path, 'rb').read() == open(graph_file, 'rb').read()
-    assert sorted(os.listdir(str(model_dir))) == ['classify_image_graph_def.pb']
+    assert listing(model_dir) == ['classify_image_graph_def.pb']
     empty = tmp_path / 'empty.tgz'
     with tarfile.open(str(empty), 'w:gz') as tar:
         tar.add(graph_file, arcname='something_else.pb')

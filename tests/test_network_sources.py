@@ -9,7 +9,7 @@ import pytest
 
 import utils
 from networks import loading, sources as network_sources
-from conftest import shared_path
+from conftest import listing, shared_path
 from dnnlib import util
 from dnnlib.tflib import NetworkPickleError
 from network_factory import write_vgg_pickle
@@ -78,7 +78,7 @@ def test_quota_page_falls_back_to_the_next_source(server, tmp_path, capsys, monk
     np.testing.assert_allclose(net.run(golden['images_224']), golden['features_224'], rtol=1e-5, atol=1e-5)
     # The layout was printed once and the archive's source and the layout were saved beside the cache.
     assert 'layers.conv1.weight [4, 3, 3, 3] -> conv1/weight (OIHW)' in out
-    saved = os.listdir(str(tmp_path / 'network_sources'))
+    saved = listing(tmp_path / 'network_sources')
     assert len(saved) == 2 and any(n.endswith('.layout.txt') for n in saved)
 
 
@@ -96,23 +96,25 @@ def test_every_source_failing_lists_them_all(server, tmp_path):
         network_sources.open_network(sources(server, '/quota', '/missing'), loading.check_network_file, str(tmp_path),
                                      verbose=False)
     assert '/quota' in str(info.value) and '/missing' in str(info.value)
-    assert os.listdir(str(tmp_path)) == []
+    assert listing(tmp_path) == []
 
 
 def test_download_of_unknown_length_cut_short_is_never_cached(server, tmp_path, capsys):
     with pytest.raises(util.DownloadError, match='not complete'):
         network_sources.open_network(sources(server, '/half'), loading.check_network_file, str(tmp_path), num_attempts=2)
-    assert os.listdir(str(tmp_path)) == []
+    assert listing(tmp_path) == []
 
 
-def test_a_damaged_cached_copy_is_named_removed_and_fetched_again(server, tmp_path):
+def test_a_damaged_cached_copy_is_named_set_aside_and_fetched_again(server, tmp_path):
     url = server + '/vgg16.pkl'
     cached = tmp_path / (util.url_cache_key(url) + '_vgg16.pkl')
-    cached.write_bytes(Handler.files['/vgg16.pkl'][:1000])  # left by an older version that trusted a cut download
+    cut = Handler.files['/vgg16.pkl'][:1000]
+    cached.write_bytes(cut)  # left by an older version that trusted a cut download: not provably the tool's
     with pytest.raises(NetworkPickleError) as info:
         utils.initialize_feature_extractor(url, str(tmp_path), verbose=False)
-    assert str(cached) in str(info.value) and 'removed' in str(info.value)
-    assert not cached.exists()
+    aside = tmp_path / ('damaged-' + cached.name)
+    assert str(cached) in str(info.value) and 'moved aside to %s' % aside in str(info.value)
+    assert not cached.exists() and aside.read_bytes() == cut  # nothing lost
     net = utils.initialize_feature_extractor(url, str(tmp_path), verbose=False)  # the rerun downloads it anew
     assert net.kind == 'feature network' and cached.exists()
 

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from dnnlib import util
+from conftest import listing
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 
@@ -74,7 +75,7 @@ def server():
 
 
 def files_in(folder):
-    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    return listing(folder)
 
 
 def test_download_is_cached_under_md5_of_url(server, tmp_path):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import dnnlib.tflib as tflib
-from conftest import TEST_DATA, shared_path
+from conftest import TEST_DATA, listing, shared_path
 from dnnlib.tflib import safe_pickle
 from network_factory import NVIDIA_STYLE_VGG_SOURCE, nvidia_style_vgg_variables, write_vgg_pickle
 from networks import check_pickle
@@ -143,7 +143,7 @@ def test_check_tool_reports_agreement_on_the_test_pickles(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count(' OK') == 4 and 'AGREEMENT within tolerance' in out
     assert "build function 'perceptual_features'" in out and 'conv1/conv1 [3, 3, 3, 4] -> conv1/weight (HWIO)' in out
-    saved = sorted(os.listdir(str(tmp_path / 'network_sources')))
+    saved = listing(tmp_path / 'network_sources')
     assert any(n.endswith('.build_module_src.py') for n in saved) and any(n.endswith('.layout.txt') for n in saved)
     src = [n for n in saved if n.endswith('.py')][0]
     assert (tmp_path / 'network_sources' / src).read_text() == NVIDIA_STYLE_VGG_SOURCE

@@ -27,7 +27,7 @@ ALLOWED_IMPORTS = {
     'networks': {'dnnlib'},
     'metrics': {'dnnlib', 'datasets'},
     'features': {'dnnlib', 'datasets', 'metrics'},
-    'precision_recall': {'metrics'},
+    'precision_recall': {'dnnlib', 'metrics'},
     'utils': {'dnnlib', 'networks'},
     'experiments': {'dnnlib', 'datasets', 'metrics', 'features', 'networks', 'precision_recall', 'utils'},
     'run_metric': {'dnnlib', 'datasets', 'metrics', 'features', 'networks', 'experiments', 'utils'},
@@ -191,7 +191,12 @@ def loading_crossings():
     return distinct
 
 
-def main():
+def main(argv=None):
+    import argparse
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--loading', action='store_true',
+                   help='also trace the package crossings while a network file is loaded')
+    args = p.parse_args(argv)
     files = project_files()
     cycles, graph = import_cycles(files)
     wide = wide_functions(files)
@@ -208,7 +213,7 @@ def main():
         print('  %2d  %s' % (count, where))
     for word in ('num_gpus', 'progress'):
         print('%s: on %d lines in %d files' % ((word,) + mentions(files, word)))
-    if '--loading' in sys.argv:
+    if args.loading:
         edges = loading_crossings()
         upward = [e for e in edges if e.split(' -> ')[1].split('.')[0] not in
                   ALLOWED_IMPORTS.get(e.split('.')[0], set())]

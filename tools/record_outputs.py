@@ -249,12 +249,25 @@ def compare(a, b):
     return 1 if bad else 0
 
 
-def main():
-    if sys.argv[1] == '--compare':
-        return compare(sys.argv[2], sys.argv[3])
+def parse_args(argv):
+    import argparse
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('out_dir', nargs='?', help='folder to record into (created)')
+    p.add_argument('--quick', action='store_true', help='fewer and smaller cases')
+    p.add_argument('--compare', nargs=2, metavar=('DIR_A', 'DIR_B'), help='compare two records; exit 1 if they differ')
+    args = p.parse_args(argv)
+    if (args.out_dir is None) == (args.compare is None):
+        p.error('give OUT_DIR to record, or --compare DIR_A DIR_B')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.compare:
+        return compare(*args.compare)
     import tempfile
-    out = os.path.abspath(sys.argv[1])
-    quick = '--quick' in sys.argv
+    out = os.path.abspath(args.out_dir)
+    quick = args.quick
     os.makedirs(out, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         cli_record(out, scratch, quick)

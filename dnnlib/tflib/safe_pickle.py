@@ -60,10 +60,50 @@ def _allowed_globals():
     return allowed
 
 
+def declared_bytes(shape, dtype):
+    """Bytes an array of `shape` and `dtype` would take (NetworkPickleError for a shape that is not one)."""
+    if not isinstance(shape, (tuple, list)) or not all(isinstance(n, (int, np.integer)) and n >= 0 for n in shape):
+        raise NetworkPickleError('the pickle declares an array of shape %r, which is not a shape' % (shape,))
+    return int(np.prod([int(n) for n in shape], dtype=object)) * np.dtype(dtype).itemsize
+
+
 class _AllowListUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only the globals a network pickle legitimately contains."""
+    """Unpickler that resolves only the globals a network pickle legitimately contains.
+
+    Every array is checked before it is allocated: an array's bytes must come from the file, so none may
+    declare more bytes than the file holds (`limit`); a 2 MB file can never make a 4 GB array.
+    """
+
+    def __init__(self, file, limit, **kwargs):
+        super().__init__(file, **kwargs)
+        self.limit = limit
+        self.ndarray = self._ndarray  # one bound method: the token the pickle passes back to _reconstruct
+
+    def _check_size(self, shape, dtype):
+        size = declared_bytes(shape, dtype)
+        if size > self.limit:
+            raise NetworkPickleError('the pickle declares an array of shape %s (%s, %.3g GB), more than the whole '
+                                     'file holds (%d bytes); refusing to load it'
+                                     % (list(shape), np.dtype(dtype).name, size / 1e9, self.limit))
+
+    def _ndarray(self, shape, dtype=float, *args, **kwargs):
+        """np.ndarray(shape, ...) as a pickle may call it, after the size check."""
+        self._check_size(shape if isinstance(shape, (tuple, list)) else (shape,), dtype)
+        return np.ndarray(shape, dtype, *args, **kwargs)
+
+    def _reconstruct(self, cls, shape, dtype):
+        """numpy's `_reconstruct(ndarray, shape, dtype)` (how arrays are pickled), after the size check."""
+        if cls is not self.ndarray:
+            raise NetworkPickleError('the pickle reconstructs a %r, not an array; refusing to load it' % (cls,))
+        self._check_size(shape if isinstance(shape, (tuple, list)) else (shape,),
+                         dtype if not isinstance(dtype, bytes) else dtype.decode('latin1'))
+        return _numpy_multiarray()._reconstruct(np.ndarray, shape, dtype)
 
     def find_class(self, module, name):
+        if (module, name) == ('numpy', 'ndarray'):
+            return self.ndarray
+        if name == '_reconstruct' and module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+            return self._reconstruct
         allowed = _allowed_globals()
         if (module, name) in allowed:
             return allowed[(module, name)]
@@ -79,7 +119,7 @@ class CorruptPickleError(NetworkPickleError, CorruptFileError):
 def read_network_states(data):
     """Unpickle bytes with the allow-list -> a Network or a tuple/list of Networks (nothing rebuilt yet)."""
     try:
-        obj = _AllowListUnpickler(io.BytesIO(data), encoding='latin1').load()
+        obj = _AllowListUnpickler(io.BytesIO(data), len(data), encoding='latin1').load()
     except NetworkPickleError:
         raise
     except Exception as e:  # truncated / garbage bytes surface as many exception types
