@@ -25,6 +25,10 @@ Command line (a feature file is an .npy [N, d], an .npz of one array, or FILE.np
 import sys
 import time
 
+from dnnlib.native_settings import apply_native_settings
+
+apply_native_settings()  # the library's own speed settings, for those of NumPy/TensorFlow not loaded yet
+
 if __name__ == '__main__':  # a command-line run: TensorFlow without its C++ log lines
     from dnnlib.tf_logging import quiet_tensorflow
     quiet_tensorflow()

@@ -214,6 +214,9 @@ def check_output_folders(args):
         folders.append(('--cache_dir', args.cache_dir))
     for flag, folder in folders:
         check_writable_folder(folder, flag)
+    if os.path.realpath(args.save_path) == os.path.realpath(args.cache_dir):
+        raise ValueError('--save_path and --cache_dir are the same folder %s: a rerun would clear the cache with the '
+                         'previous results; give each its own folder' % args.save_path)
 
 
 def check_apart(save_path, inputs):
@@ -231,6 +234,7 @@ def check_apart(save_path, inputs):
 def make_config(args):
     """The run's settings, built once: cfg.options (how to compute) and cfg.convention (the official numerics)."""
     from dnnlib import EasyDict
+    from dnnlib.util import cache_subfolder
     from metrics.convention import official
     from metrics.options import Options
     fake_set = bool(args.fake_dir or args.fake_features)
@@ -250,7 +254,7 @@ def make_config(args):
                     network=args.network or (STYLEGAN2_FFHQ_SOURCES if pr50k3 else None),
                     feature_network=args.feature_network, trust_code=args.trust_pickle_code,
                     cache_dir=args.cache_dir,
-                    feature_cache_dir=None if args.no_feature_cache else os.path.join(args.cache_dir, 'features'),
+                    feature_cache_dir=None if args.no_feature_cache else cache_subfolder('features', args.cache_dir),
                     options=Options(num_gpus=args.num_gpus, minibatch_size=args.minibatch_size, progress=not args.quiet,
                                     gemm=args.gemm,
                                     **(dict(row_batch_size=preset.ROW_BATCH_SIZE, col_batch_size=preset.COL_BATCH_SIZE)

@@ -28,6 +28,16 @@ from dnnlib.output_files import pending_file
 # The one cache folder of the project (downloads, cached features, saved network sources, the Inception graph),
 # as the official utils.py: `_cache` beside the scripts.
 CACHE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '_cache')
+# The cache's layout, in this one place. Downloads lie in the cache folder itself (`<md5 of the url>_<name>`);
+# the rest in these subfolders. Every file is recorded as the tool's (dnnlib.owned_files): --clear_cache
+# removes exactly those.
+CACHE_SUBFOLDERS = {'features': 'features', 'network notes': 'network_sources', 'inception': 'inception',
+                    'gemm choices': 'gemm'}
+
+
+def cache_subfolder(what, cache_dir=None):
+    """The folder of `what` (a key of CACHE_SUBFOLDERS) in `cache_dir` (None: CACHE_DIR)."""
+    return os.path.join(cache_dir or CACHE_DIR, CACHE_SUBFOLDERS[what])
 
 
 class EasyDict(dict):

@@ -51,7 +51,7 @@ _memory = {'folder': None}  # where measured choices are remembered (None: dnnli
 
 def remember_choices_in(cache_dir):
     """Keep measured choices in `cache_dir`/gemm (recorded there as the tool's files: --clear_cache removes them)."""
-    _memory['folder'] = os.path.join(cache_dir, 'gemm')
+    _memory['folder'] = util.cache_subfolder('gemm choices', cache_dir)
 
 
 def resolve(choice, dtype, devices, num_features):
@@ -111,7 +111,7 @@ def choice_path(num_features, dtype):
 
 
 def _path_of(key):
-    return os.path.join(_memory['folder'] or os.path.join(util.CACHE_DIR, 'gemm'), key + '.json')
+    return os.path.join(_memory['folder'] or util.cache_subfolder('gemm choices'), key + '.json')
 
 
 @functools.lru_cache(maxsize=None)

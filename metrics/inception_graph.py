@@ -27,7 +27,7 @@ from dnnlib.output_files import atomic_output
 
 INCEPTION_URL = 'https://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz'
 GRAPH_MEMBER = 'classify_image_graph_def.pb'
-DEFAULT_DIR = os.path.join(util.CACHE_DIR, 'inception')
+DEFAULT_DIR = util.cache_subfolder('inception')
 
 # Nodes the metrics depend on, with the op type the official graph has there.
 REQUIRED_NODES = {

@@ -185,7 +185,7 @@ def main(argv=None):
                 lines.append('--trust_pickle_code: a TorchScript archive\'s code needs PyTorch to run; compare with '
                              'your PyTorch port instead (the weights and the rebuild above are what this project uses)')
         else:
-            notes = os.path.join(args.cache_dir or util.CACHE_DIR, 'network_sources')
+            notes = util.cache_subfolder('network notes', args.cache_dir)
             lines, status = check_pickle(args.file, args.trust_pickle_code, args.num, notes)
     except (ValueError, NetworkPickleError, FileNotFoundError, OSError) as e:
         print('error: %s' % e, file=sys.stderr)

@@ -293,7 +293,7 @@ def _note_network(net, cache_dir, verbose):
         return
     owned_files.track(cache_dir)
     try:
-        src_path, layout_path, new = save_network_notes(net, os.path.join(cache_dir, 'network_sources'))
+        src_path, layout_path, new = save_network_notes(net, util.cache_subfolder('network notes', cache_dir))
     except OSError as e:
         print('Note: could not save the network source beside the cache (%s)' % e)
         return

@@ -3,6 +3,7 @@ user files named like the tool's, symlinks to outside folders and files, FIFOs a
 import hashlib
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -98,6 +99,16 @@ def test_every_removal_path_leaves_user_files_and_outside_alone(tmp_path):
     plant_user_files(out, outside)
     plant_user_files(cache, outside)
     (cache / 'features_link').symlink_to(outside / 'features', target_is_directory=True)
+    # An output folder that is a link to a folder outside, whose ledger names a file there (as if the tool had
+    # written it through the link): the rerun's clearing must not follow the link.
+    shutil.rmtree(str(out / 'stylegan_realism'))
+    (outside / 'realism_target').mkdir()
+    (outside / 'realism_target' / 'precious.png').write_bytes(b'precious image')
+    with open(str(outside / 'realism_target' / owned_files.LEDGER), 'w') as f:
+        f.write(json.dumps(owned_files.HEADER) + '\n' + json.dumps(
+            {'name': 'precious.png', 'size': 14, 'sha256': hashlib.sha256(b'precious image').hexdigest()}) + '\n')
+    (out / 'stylegan_realism').symlink_to(outside / 'realism_target', target_is_directory=True)
+    (out / '.run_metric_outputs.json').write_text('["stylegan_realism/precious.png"]')  # an older version's list
     # A ledger entry that names a user file behind a link, and one that names a file the user changed since.
     with open(str(outside / owned_files.LEDGER), 'w') as f:
         f.write(json.dumps(owned_files.HEADER) + '\n' + json.dumps({'name': 'precious.txt', 'size': 8, 'sha256':
@@ -128,6 +139,7 @@ def test_every_removal_path_leaves_user_files_and_outside_alone(tmp_path):
     assert changed == [], changed
     assert damaged.read_bytes() == b'\x80\x04not a whole pickle'
     assert (out / 'features' / 'evaluation.npz').read_bytes() == b'the user replaced this file'
+    assert (outside / 'realism_target' / 'precious.png').read_bytes() == b'precious image'
 
 
 def _is_tool_file(path):
@@ -222,6 +234,23 @@ def test_clear_cache_on_a_read_only_cache_reports_instead_of_failing(tmp_path):
     finally:
         (cache / 'features').chmod(0o755)
     assert result.returncode == 0 and 'Traceback' not in result.stderr and 'could not be removed' in result.stdout
+
+
+def test_clear_cache_on_a_read_only_file_system_reports_instead_of_failing(tmp_path, monkeypatch, capsys):
+    """EROFS refuses even root: simulated here, since a test cannot mount a read-only file system."""
+    import errno
+    import run_metric
+    cache = tmp_path / 'cache'
+    owned_files.track(str(cache))
+    output_files.save_json(str(cache / 'features' / 'x.json'), {})
+
+    def read_only(path, *args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), path)
+    monkeypatch.setattr(owned_files.os, 'unlink', read_only)
+    assert run_metric.main(['--clear_cache', '--cache_dir', str(cache)]) == 0
+    out = capsys.readouterr().out
+    assert 'Removed 0 files' in out and 'could not be removed: %s' % os.strerror(errno.EROFS) in out
+    assert (cache / 'features' / 'x.json').exists()
 
 
 def test_one_run_per_output_folder(tmp_path):

@@ -36,3 +36,10 @@ def test_a_loaded_library_keeps_its_setting(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     assert native_settings.apply_native_settings() == {}
     assert not any(name in os.environ for name in NAMES)
+
+
+def test_the_library_api_applies_what_it_still_can():
+    """`import precision_recall` sets both settings; after NumPy was imported, TensorFlow's allocator still."""
+    assert _environment_after_import('precision_recall') == [native_settings.SETTINGS[n][0] for n in NAMES]
+    after_numpy = dict(zip(NAMES, _environment_after_import('numpy, precision_recall')))
+    assert after_numpy == {'OPENBLAS_THREAD_TIMEOUT': '-', 'TF_CPU_ALLOCATOR_USE_BFC': 'true'}
