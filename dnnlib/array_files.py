@@ -4,12 +4,21 @@
 
 An .npy header, or each .npy member of an .npz, declares a shape and dtype; NumPy allocates that much before
 reading the data. Here each declared size must match the bytes actually stored for it (the file's size, or
-the member's uncompressed size in the zip directory) and fit in this machine's memory.
+the member's uncompressed size in the zip directory) and fit in this machine's memory, and a compressed member
+may not inflate more than MAX_INFLATION-fold beyond LARGE_BYTES (features and statistics of real images do
+not compress like that; a zip bomb does).
 """
 import os
 import zipfile
 
 import numpy as np
+
+MAX_INFLATION = 100  # uncompressed / compressed size of an .npz member, allowed above LARGE_BYTES
+LARGE_BYTES = 64 << 20
+
+
+class DeclaredSizeError(ValueError):
+    """An array of a NumPy file declares more than the file holds, inflates too far, or exceeds the memory."""
 
 
 def physical_memory_bytes():
@@ -39,6 +48,10 @@ def declared_arrays(path):
                 if info.filename.endswith('.npy'):
                     with zf.open(info) as member:
                         shape, dtype, offset = _header(member)
+                    if info.file_size > max(LARGE_BYTES, MAX_INFLATION * info.compress_size):
+                        raise DeclaredSizeError('%s:%s inflates from %d to %d bytes (%.0f-fold); refusing to read it'
+                                         % (path, info.filename, info.compress_size, info.file_size,
+                                            info.file_size / max(info.compress_size, 1)))
                     found[info.filename[:-4]] = (shape, dtype, _nbytes(shape, dtype), info.file_size - offset)
         return found
     with open(path, 'rb') as f:
@@ -55,8 +68,10 @@ def check_array_file(path):
     machine's memory holds. Files NumPy cannot parse are left to np.load's own error."""
     try:
         arrays = declared_arrays(path)
+    except DeclaredSizeError:
+        raise
     except (ValueError, OSError, zipfile.BadZipFile, EOFError):
-        return
+        return  # a file NumPy cannot parse: np.load names it
     memory = physical_memory_bytes()
     for name, (shape, dtype, declared, stored) in arrays.items():
         what = '%s%s declares an array of shape %s (%s, %.3g GB)' % (path, ':' + name if name else '', list(shape),
@@ -64,9 +79,10 @@ def check_array_file(path):
         if dtype.hasobject:
             continue  # np.load(allow_pickle=False) refuses it with its own message
         if declared > stored:
-            raise ValueError('%s but stores only %d bytes of data (truncated or malformed)' % (what, max(stored, 0)))
+            raise DeclaredSizeError('%s but stores only %d bytes of data (truncated or malformed)'
+                                    % (what, max(stored, 0)))
         if memory is not None and declared > memory:
-            raise ValueError('%s, more than this machine\'s memory (%.3g GB)' % (what, memory / 1e9))
+            raise DeclaredSizeError('%s, more than this machine\'s memory (%.3g GB)' % (what, memory / 1e9))
 
 
 def load_array_file(path, noun, expected='.npy/.npz'):

@@ -145,3 +145,14 @@ def test_feature_files_declaring_huge_arrays_are_refused_by_name(tmp_path):
         assert result.returncode == 2 and 'declares an array of shape [1000000, 1000000]' in result.stderr, \
             result.stderr[-2000:]
         assert 'Traceback' not in result.stderr
+
+
+def test_a_compressed_npz_that_inflates_a_thousandfold_is_refused(tmp_path):
+    bomb = tmp_path / 'bomb.npz'
+    np.savez_compressed(str(bomb), real_features=np.zeros([20000, 4096], np.float32))  # 328 MB of zeros, ~300 kB
+    assert os.path.getsize(str(bomb)) < 2e6
+    with pytest.raises(ValueError, match='inflates from .* refusing to read it'):
+        check_array_file(str(bomb))
+    ordinary = tmp_path / 'ordinary.npz'
+    np.savez_compressed(str(ordinary), real_features=np.random.RandomState(0).randn(5000, 4096).astype(np.float32))
+    check_array_file(str(ordinary))  # real-valued features compress ~1.1-fold: accepted
