@@ -52,15 +52,16 @@ def declared_arrays(path):
                         raise DeclaredSizeError('%s:%s inflates from %d to %d bytes (%.0f-fold); refusing to read it'
                                          % (path, info.filename, info.compress_size, info.file_size,
                                             info.file_size / max(info.compress_size, 1)))
-                    found[info.filename[:-4]] = (shape, dtype, _nbytes(shape, dtype), info.file_size - offset)
+                    found[info.filename[:-4]] = (shape, dtype, array_bytes(shape, dtype), info.file_size - offset)
         return found
     with open(path, 'rb') as f:
         shape, dtype, offset = _header(f)
-    return {'': (shape, dtype, _nbytes(shape, dtype), os.path.getsize(path) - offset)}
+    return {'': (shape, dtype, array_bytes(shape, dtype), os.path.getsize(path) - offset)}
 
 
-def _nbytes(shape, dtype):
-    return int(np.prod([int(n) for n in shape], dtype=object)) * dtype.itemsize
+def array_bytes(shape, dtype):
+    """Bytes an array of `shape` and `dtype` takes (exact integer arithmetic: no overflow for absurd shapes)."""
+    return int(np.prod([int(n) for n in shape], dtype=object)) * np.dtype(dtype).itemsize
 
 
 def check_array_file(path):

@@ -4,8 +4,9 @@
         ...  # no other run of this tool writes into save_path meanwhile
 
 A second run into the same folder is refused with the holder named. A lock left by a process that no longer
-exists on this host (killed, machine crash) is taken over with a note; one held by another host is refused,
-since its process cannot be checked from here (the message says which file to remove by hand).
+exists on this host (killed, machine crash) is taken over with a note -- only when the folder's ledger proves
+the tool created that very file (dnnlib.owned_files; the folder must be tracked); one held by another host, or
+a file that merely looks like a lock, is refused and left alone (the message says which file to remove).
 """
 import json
 import os
@@ -47,6 +48,7 @@ class FolderLock:
                 json.dump({'host': socket.gethostname(), 'pid': os.getpid()}, f)
                 info = os.fstat(f.fileno())
             self.inode = (info.st_dev, info.st_ino)
+            owned_files.record_temporary(self.path)  # the proof a later run needs to take over a stale lock
             return self
         raise FolderBusyError('%s %s: could not take its lock %s' % (self.flag, os.path.dirname(self.path), self.path))
 
@@ -63,10 +65,13 @@ class FolderLock:
         host, pid = holder.get('host'), holder.get('pid')
         folder = os.path.dirname(self.path)
         if host == socket.gethostname() and isinstance(pid, int) and pid != os.getpid() and not _process_alive(pid):
-            info = os.lstat(self.path)
-            print('Note: taking over the lock of %s left by process %d, which no longer runs' % (folder, pid))
-            owned_files.remove_created(self.path, (info.st_dev, info.st_ino))
-            return
+            removed, reason = owned_files.remove_file_if_owned(self.path)
+            if removed:
+                print('Note: took over the lock of %s left by process %d, which no longer runs' % (folder, pid))
+                return
+            raise FolderBusyError('%s %s holds a lock file %s naming process %d, which no longer runs, but this tool '
+                                  'cannot prove it created that file (%s): remove it if no run is going on'
+                                  % (self.flag, folder, self.path, pid, reason))
         who = 'process %s on %s' % (pid, host) if pid else 'an unknown process'
         raise FolderBusyError('%s %s is in use by another run of this tool (%s): wait for it to finish or choose '
                               'another %s (if no run is going on, remove %s)' % (self.flag, folder, who, self.flag,
@@ -75,4 +80,5 @@ class FolderLock:
     def __exit__(self, *exc):
         if self.inode is not None:
             owned_files.remove_created(self.path, self.inode)
+            owned_files.temporary_done(self.inode)
         return False

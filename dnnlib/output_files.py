@@ -17,7 +17,6 @@ import tempfile
 import dnnlib.owned_files as owned_files
 
 _BEFORE_FIRST_OUTPUT = {}  # folder -> function to call once, before the first output is put in place below it
-_WRITTEN = set()  # absolute paths this process committed
 
 
 class NotOurFileError(FileExistsError):
@@ -46,7 +45,6 @@ class PendingFile:
         os.replace(self.path, destination)
         owned_files.temporary_done(self.inode)
         self.committed = True
-        _WRITTEN.add(destination)
         owned_files.record_written(destination)
 
 
@@ -99,13 +97,6 @@ def save_json(path, obj):
     with atomic_output(path) as f:
         json.dump(obj, f, indent=2, sort_keys=False)
         f.write('\n')
-
-
-def written_files(folder):
-    """Paths (relative to `folder`, '/'-separated, sorted) this process committed below folder."""
-    folder = os.path.abspath(folder)
-    return sorted(os.path.relpath(p, folder).replace(os.sep, '/') for p in _WRITTEN
-                  if p.startswith(folder + os.sep) and os.path.lexists(p))
 
 
 def before_first_output(folder, func):

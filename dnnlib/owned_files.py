@@ -189,11 +189,10 @@ def _inside_without_links(root, path):
     return True
 
 
-def remove_owned(root, skip=(), only=None):
+def remove_owned(root, skip=()):
     """Remove the files below `root` that this tool provably wrote (see the module docstring) -> Removal.
 
-    skip: folders not to enter (e.g. a cache inside the output folder). only: None, or a predicate on the path
-    relative to root ('/'-separated) that a file must satisfy to be removed. Never raises for a file it keeps.
+    skip: folders not to enter (e.g. a cache inside the output folder). Never raises for a file it keeps.
     """
     result = Removal()
     if not os.path.isdir(root):
@@ -206,33 +205,30 @@ def remove_owned(root, skip=(), only=None):
         entries = read_ledger(folder)
         if entries is None:
             continue
-        remaining = _remove_listed(root, folder, entries, only, result)
+        remaining = _remove_listed(folder, entries, result)
         if remaining != entries:
             _rewrite_ledger(folder, remaining)
     _remove_emptied_folders(root, result)
     return result
 
 
-def _remove_listed(root, folder, entries, only, result):
-    """Remove the ledger's provable files in `folder`; returns the entries to keep recording."""
+def _remove_listed(folder, entries, result):
+    """Remove the ledger's provable files in `folder`; returns the entries to keep recording (a file kept
+    because it changed is the user's now and leaves the ledger; one that could not be unlinked stays in it)."""
     remaining = {}
     for name, entry in sorted(entries.items()):
         path = os.path.join(folder, name)
-        relative = os.path.relpath(path, root).replace(os.sep, '/')
         if not os.path.lexists(path):
             continue
-        if (only is not None and not only(relative)) or tuple(entry.get('inode') or ()) in _LIVE:
+        if tuple(entry.get('inode') or ()) in _LIVE:  # a temporary this process is still writing
             remaining[name] = entry
             continue
         proven, reason = owns(path)
-        if not proven:
-            result.kept.append((path, reason))
-            continue
-        try:
-            os.unlink(path)
-        except OSError as e:
-            result.kept.append((path, 'could not be removed: %s' % (e.strerror or e)))
-            remaining[name] = entry
+        failure = _unlink(path) if proven else ''
+        if not proven or failure:
+            result.kept.append((path, reason or failure))
+            if failure:
+                remaining[name] = entry
             continue
         result.removed.append(path)
         result.folders.append(folder)
@@ -271,17 +267,23 @@ def remove_file_if_owned(path):
     proven, reason = owns(path)
     if not proven:
         return False, reason
+    failure = _unlink(path)
+    return not failure, failure
+
+
+def _unlink(path):
+    """Unlink `path` -> '' or why it could not be removed (a read-only file system, permissions)."""
     try:
         os.unlink(path)
     except OSError as e:
-        return False, 'could not be removed: %s' % (e.strerror or e)
-    return True, ''
+        return 'could not be removed: %s' % (e.strerror or e)
+    return ''
 
 
 def set_aside(path, prefix='damaged-'):
     """Rename a regular file (not a link) to `prefix + its name` in its folder (+ a number if taken), keeping its
-    bytes -> the new path, or None when it is not a regular file. For a damaged file under the tool's own cache name that the tool
-    cannot prove it wrote as it is now: the next run can fetch it anew, and nothing is lost."""
+    bytes -> the new path, or None when it is not a regular file. For a damaged file under the tool's own cache
+    name that the tool cannot prove it wrote as it is now: the next run can fetch it anew, and nothing is lost."""
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
             return None

@@ -266,14 +266,27 @@ def test_one_run_per_output_folder(tmp_path):
     assert not (tmp_path / '.run_in_progress.lock').exists()
 
 
-def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path, capsys):
+def test_a_lock_left_by_a_dead_process_is_taken_over_only_when_the_tool_made_it(tmp_path, capsys):
     import socket
     dead = subprocess.Popen([sys.executable, '-c', 'pass'])
     dead.wait()
-    (tmp_path / '.run_in_progress.lock').write_text(json.dumps({'host': socket.gethostname(), 'pid': dead.pid}))
+    stale = json.dumps({'host': socket.gethostname(), 'pid': dead.pid})
+    lock_file = tmp_path / '.run_in_progress.lock'
+    lock_file.write_text(stale)  # looks like a stale lock, but the tool did not create it: left alone
+    with pytest.raises(FolderBusyError, match='cannot prove it created that file'):
+        with FolderLock(str(tmp_path), '--save_path'):
+            pass
+    assert lock_file.read_text() == stale
+    lock_file.unlink()
+    owned_files.track(str(tmp_path))
+    killed = FolderLock(str(tmp_path), '--save_path').__enter__()  # a run that never reaches __exit__
+    with open(str(lock_file), 'r+') as f:  # as if that run had been another process, now dead (same file)
+        f.write(stale)
+        f.truncate()
+    owned_files.temporary_done(killed.inode)
     with FolderLock(str(tmp_path), '--save_path'):
-        assert 'taking over the lock' in capsys.readouterr().out
-    assert not (tmp_path / '.run_in_progress.lock').exists()
+        assert 'took over the lock' in capsys.readouterr().out
+    assert not lock_file.exists()
 
 
 def test_two_runs_started_together_into_one_folder_never_mix(tmp_path):

@@ -16,6 +16,7 @@ import pickle
 
 import numpy as np
 
+from dnnlib.array_files import array_bytes
 from dnnlib.tflib.network import Network, NetworkPickleError
 from dnnlib.util import CorruptFileError, EasyDict
 
@@ -64,7 +65,7 @@ def declared_bytes(shape, dtype):
     """Bytes an array of `shape` and `dtype` would take (NetworkPickleError for a shape that is not one)."""
     if not isinstance(shape, (tuple, list)) or not all(isinstance(n, (int, np.integer)) and n >= 0 for n in shape):
         raise NetworkPickleError('the pickle declares an array of shape %r, which is not a shape' % (shape,))
-    return int(np.prod([int(n) for n in shape], dtype=object)) * np.dtype(dtype).itemsize
+    return array_bytes(shape, dtype)
 
 
 class _AllowListUnpickler(pickle.Unpickler):
