@@ -129,14 +129,15 @@ def knn_precision_recall_features(ref_features, eval_features, nhood_sizes=[3], 
 
 def knn_precision_recall_details(ref_features, eval_features, nhood_sizes=[3], dtype='float32', options=DEFAULT,
                                  realism=False, neighbors=False, verbose=True):
-    """Like `knn_precision_recall_features` (the official convention in `dtype`), plus the per-sample arrays.
+    """Like `knn_precision_recall_features`, plus the per-sample arrays; `dtype` is a distance dtype (the official
+    convention in it) or any metrics.convention.Convention (a value or its name).
 
     Returns a dict with 'precision', 'recall' (float64 [K]); 'ref_radii' [N, K],
     'eval_radii' [M, K]; 'precision_pred' int32 [M, K] (eval sample inside the
     ref manifold), 'recall_pred' int32 [N, K]; with realism/neighbors also
     'precision_realism' [M], 'recall_realism' [N], 'precision_nn' [M], 'recall_nn' [N].
     """
-    convention = conventions.official(dtype)
+    convention = conventions.convention(dtype)
     ref, evl, nhood_sizes = checked_sets(ref_features, eval_features, nhood_sizes, convention,
                                          names=('ref_features', 'eval_features'))
     if verbose:
@@ -149,8 +150,9 @@ def knn_precision_recall_details(ref_features, eval_features, nhood_sizes=[3], d
     details = {'precision': precision_pred.mean(axis=0), 'recall': recall_pred.mean(axis=0),
                'precision_pred': precision_pred, 'recall_pred': recall_pred}
     details.update((official, stats[ours]) for ours, official in OFFICIAL_NAMES.items() if ours in stats)
-    if 'resolution' in stats:
-        details['resolution'] = stats['resolution']  # the arithmetic could not resolve the features (warned)
+    for problem in ('resolution', 'overflow'):  # the arithmetic could not resolve / represent the features (warned)
+        if problem in stats:
+            details[problem] = stats[problem]
     if verbose:
         print('Evaluated k-NN precision and recall in: %gs' % (time.time() - start))
     return details

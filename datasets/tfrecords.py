@@ -129,6 +129,22 @@ class TFRecordImages:
             raise DatasetError('%s: corrupt record %d (%s)' % (self.path, index, e.message)) from e
 
 
+def dataset_labels(tfrecord_dir):
+    """Labels [N, label_size] of a dataset_tool folder (its first *.labels file, a NumPy array, as NVIDIA's
+    training/dataset.py finds it), or None when it has none. DatasetError for a file that is not a 2-D array."""
+    from dnnlib.array_files import load_array_file
+    files = sorted(glob.glob(os.path.join(glob.escape(tfrecord_dir), '*.labels')))
+    if not files:
+        return None
+    try:
+        labels = load_array_file(files[0], 'label file', '.npy array [N, label_size]')
+    except ValueError as e:
+        raise DatasetError(str(e)) from e
+    if not isinstance(labels, np.ndarray) or labels.ndim != 2 or not len(labels):
+        raise DatasetError('%s: expected a NumPy array [N, label_size] with N >= 1' % files[0])
+    return labels
+
+
 def write_tfrecords(tfrecord_dir, images, name=None):
     """Write uint8 images [N, C, R, R] (R a power of two) as dataset_tool TFRecords, one file per resolution.
 

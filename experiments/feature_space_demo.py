@@ -56,3 +56,11 @@ def run(save_path, num_samples=5000, truncations=(1.0, 0.7, 0.3), random_seed=12
     save_truncation_txt(out, rows)
     print('Saved %s' % out)
     return rows
+
+
+def run_demo(settings):
+    """The demo as run_metric.py runs it (no data given): the sweep into settings.save_path."""
+    print('No data given: running the embedded feature-space truncation sweep (no downloads).')
+    run(settings.save_path)
+    print('To run on real data: python run_metric.py --data_dir /path/to/ffhq-tfrecords --truncation_sweep '
+          '(see --help)')

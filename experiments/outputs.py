@@ -7,7 +7,7 @@ from dnnlib import owned_files
 
 # Files and folders this tool writes into --save_path (a file name, or a folder name ending in '/').
 OUTPUTS = ('stylegan_truncation.txt', 'results.json', 'truncation_sweep.png', 'realism_scores.npy',
-           'stylegan_realism/', 'realism/', 'features/', 'conventions_official_decisions.npz')
+           'stylegan_realism/', 'realism/', 'features/', 'conventions_official_decisions.npz', 'adm_decisions.npz')
 
 
 def clear_previous_outputs(save_path, skip=()):

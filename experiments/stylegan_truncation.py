@@ -17,27 +17,28 @@ def run(ctx, real_stream):
 
     ctx: RunContext; real_stream: RealStream shared with the realism experiment (official order).
     """
-    cfg = ctx.cfg
+    settings = ctx.settings
     keep = None
-    if cfg.save_features:
+    if settings.save_features:
         def keep(psi, real, fake):
-            save_feature_sets(os.path.join(cfg.save_path, 'features', 'truncation_%0.2f.npz' % psi), real=real,
+            save_feature_sets(os.path.join(settings.save_path, 'features', 'truncation_%0.2f.npz' % psi), real=real,
                               fake=fake)
-    rows, details = run_truncation_sweep(cfg, real_stream, ctx.generator(), ctx.feature_net(), keep)
-    reporting.save_truncation_txt(os.path.join(cfg.save_path, 'stylegan_truncation.txt'), rows)
+    rows, details = run_truncation_sweep(settings, real_stream, ctx.generator(), ctx.feature_net(), keep)
+    reporting.save_truncation_txt(os.path.join(settings.save_path, 'stylegan_truncation.txt'), rows)
     # The table and plot show the first k (as the official text file); results.json has every k.
-    intervals = [d['bootstrap']['k=%d' % cfg.nhood_sizes[0]] for d in details] if cfg.bootstrap else None
-    reporting.save_truncation_plot(os.path.join(cfg.save_path, 'truncation_sweep.png'), rows, intervals)
-    official_setting = (cfg.data_dir and not cfg.network and not cfg.feature_network and cfg.num_images == 50000
-                        and cfg.nhood_sizes == [3] and cfg.convention == OFFICIAL)
+    intervals = [d['bootstrap']['k=%d' % settings.nhood_sizes[0]] for d in details] if settings.bootstrap else None
+    reporting.save_truncation_plot(os.path.join(settings.save_path, 'truncation_sweep.png'), rows, intervals)
+    official_setting = (settings.data_dir and not settings.network and not settings.feature_network
+                        and settings.num_images == 50000
+                        and settings.nhood_sizes == (3,) and settings.convention == OFFICIAL)
     print(reporting.summary_table(rows, intervals, reporting.OFFICIAL_REFERENCE if official_setting else None))
     return details
 
 
-def run_truncation_sweep(config, real_stream, Gs, feature_net, save_features=None):
+def run_truncation_sweep(settings, real_stream, Gs, feature_net, save_features=None):
     """Rows [psi, precision, recall] (float32) as the official compute_stylegan_truncation, plus details.
 
-    config: num_images, truncations, random_seed, nhood_sizes, convention, options, bootstrap (resamples,
+    settings: num_images, truncations, random_seed, nhood_sizes, convention, options, bootstrap (resamples,
         0 = none), extra_k (k of density/coverage/symmetric metrics, 0 = none).
     real_stream: RealStream; each psi takes the next num_images real features.
     save_features: None or callable(psi, real, fake) to keep the features used.
@@ -48,28 +49,29 @@ def run_truncation_sweep(config, real_stream, Gs, feature_net, save_features=Non
         print('StyleGAN2 generator (G_main): each psi is given explicitly, on %d of its %d style layers '
               '(truncation_cutoff=%d); G_main\'s own default truncation (psi 0.5 on every layer) is not used'
               % (min(TRUNCATION_CUTOFF, layers), layers, TRUNCATION_CUTOFF))
-    rnd = np.random.RandomState(config.random_seed)  # one stream for all psi, as the official code
+    rnd = np.random.RandomState(settings.random_seed)  # one stream for all psi, as the official code
     rows, details = [], []
-    for psi in config.truncations:
+    for psi in settings.truncations:
         print('Truncation %g' % psi)
         start = time.time()
-        real_start, real_features = real_stream.take(config.num_images)
-        fake_features, _ = generated_features(Gs, feature_net, rnd, config.num_images, truncated(psi), config.options)
-        state = precision_recall.knn_precision_recall_details(real_features, fake_features, config.nhood_sizes,
-                                                              config.convention.dtype, config.options)
+        real_start, real_features = real_stream.take(settings.num_images)
+        fake_features, _ = generated_features(Gs, feature_net, rnd, settings.num_images, truncated(psi),
+                                              settings.options)
+        state = precision_recall.knn_precision_recall_details(real_features, fake_features, settings.nhood_sizes,
+                                                              settings.convention, settings.options)
         rows.append([psi, state['precision'][0], state['recall'][0]])
         row = {'truncation_psi': psi, 'precision': state['precision'].tolist(), 'recall': state['recall'].tolist(),
-               'nhood_sizes': list(config.nhood_sizes), 'real_window_start': int(real_start),
+               'nhood_sizes': list(settings.nhood_sizes), 'real_window_start': int(real_start),
                'generator_kwargs': truncated(psi),
-               'num_images': config.num_images}
+               'num_images': settings.num_images}
         if 'resolution' in state:  # the distance arithmetic could not resolve the features (also warned on stderr)
             row['resolution'] = state['resolution']
-        if config.bootstrap:
-            row['bootstrap'] = extras.official_bootstrap(state, config.bootstrap, config.nhood_sizes)
+        if settings.bootstrap:
+            row['bootstrap'] = extras.official_bootstrap(state, settings.bootstrap, settings.nhood_sizes)
             print('\n'.join(extras.describe_bootstrap(row['bootstrap'])))
-        if config.extra_k:
-            row['extras'] = extras.manifold_extras(real_features, fake_features, config.extra_k, config.bootstrap,
-                                                   config.options)
+        if settings.prdc:
+            row['extras'] = extras.manifold_extras(real_features, fake_features, settings.prdc, settings.bootstrap,
+                                                   settings.options)
             print('\n'.join(extras.describe(row['extras'])))
         row['seconds'] = time.time() - start
         details.append(row)

@@ -32,12 +32,15 @@ def features_of_images(feature_net, images, count, options=DEFAULT, desc='featur
     return out
 
 
-def generated_features(Gs, feature_net, rnd, num_images, gen_kwargs, options=DEFAULT, desc='generating'):
+def generated_features(Gs, feature_net, rnd, num_images, gen_kwargs, options=DEFAULT, desc='generating',
+                       labels=None):
     """(features [num_images, D] float32, latents [num_images, latent_size] float32) as the official experiments.
 
     Latents come from `rnd.randn` per minibatch (float64, fed as float32); images are
     Gs.run(..., randomize_noise=True, **gen_kwargs) converted to uint8 NCHW, in minibatches of
     options.minibatch_size. gen_kwargs: e.g. truncated(psi), or dict(is_validation=True) (StyleGAN2's metrics).
+    labels: None (the official experiments: no labels, zeros for a conditional generator) or
+    labels(count) -> [count, label_size], called once per minibatch after its latents are drawn.
     """
     fmt = dict(func=tflib.convert_images_to_uint8)
     features = np.zeros([num_images, feature_net.output_shape[1]], np.float32)
@@ -46,8 +49,9 @@ def generated_features(Gs, feature_net, rnd, num_images, gen_kwargs, options=DEF
     for begin in tqdm(range(0, num_images, minibatch_size), desc=desc, disable=not options.progress, unit='batch'):
         end = min(begin + minibatch_size, num_images)
         latent_batch = rnd.randn(end - begin, *Gs.input_shape[1:])
-        images = Gs.run(latent_batch, None, randomize_noise=True, output_transform=fmt, num_gpus=options.num_gpus,
-                        **gen_kwargs)
+        label_batch = None if labels is None else labels(end - begin)
+        images = Gs.run(latent_batch, label_batch, randomize_noise=True, output_transform=fmt,
+                        num_gpus=options.num_gpus, **gen_kwargs)
         features[begin:end] = feature_net.run(images, num_gpus=options.num_gpus, assume_frozen=True)
         latents[begin:end] = latent_batch
     return features, latents

@@ -23,8 +23,8 @@ from metrics.options import DEFAULT
 MARGIN_FIELDS = ('inside', 'gap', 'band')  # the official row also measures how close each decision was
 
 
-def conventions_report(real_features, fake_features, nhood_sizes=(3,), options=DEFAULT, port=None):
-    """Every reported convention (metrics.convention.REPORTED) on the same features.
+def conventions_report(real_features, fake_features, nhood_sizes=(3,), options=DEFAULT, port=None, names=REPORTED):
+    """Every reported convention (names: metrics.convention.REPORTED, 'official' first) on the same features.
 
     Args:
         real_features [N, d], fake_features [M, d]: float arrays (reals define recall's samples).
@@ -38,7 +38,7 @@ def conventions_report(real_features, fake_features, nhood_sizes=(3,), options=D
     real, fake, ks = checked_sets(real_features, fake_features, list(nhood_sizes), CONVENTIONS['official'])
     per_sample = {}
     report = {'nhood_sizes': ks, 'num_real': len(real), 'num_fake': len(fake), 'conventions': {}}
-    for name in REPORTED:
+    for name in names:
         convention = CONVENTIONS[name]
         row = {'rule': convention.rule, 'dtype': convention.dtype, 'distance': convention.distance,
                'used_by': convention.used_by}

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from dnnlib.tflib.tfutil import compute_devices, disable_tf32
-from metrics.convention import Convention
+from metrics.convention import Convention, array_dtype
 from metrics import gemm as gemms
 
 disable_tf32()
@@ -115,6 +115,8 @@ class DistanceBlock:
             radius on paper is equal in the computation wherever it is computed (prdc and
             ManifoldMetric semantics): the symmetric order (|u|^2 + |v|^2) - 2 u.v, and exactly 0
             between identical vectors (rows carry content ids). False keeps the official order.
+        overflow: 'refuse' (float16 arithmetic that overflows is an error) or 'count' (float16 only: the
+            distances are used as computed, inf or NaN, as NVIDIA's pr50k3; see metrics.convention.OVERFLOWS).
         gemm: 'auto' (the faster library on this machine, see metrics.gemm), 'tensorflow' or 'numpy'.
             Exact-ties blocks always use TensorFlow: their GEMMs of one fixed shape make a dot product a
             pure function of its two vectors, and OpenBLAS gives identical columns different dot
@@ -124,8 +126,10 @@ class DistanceBlock:
     """
 
     def __init__(self, num_features, num_gpus=1, dtype='float32', distance='squared', exact_ties=False,
-                 gemm='auto'):
-        Convention('block', dtype=dtype, distance=distance, exact_ties=exact_ties)  # validates the three
+                 gemm='auto', overflow='refuse'):
+        Convention('block', dtype=dtype, distance=distance, exact_ties=exact_ties, overflow=overflow)  # validates
+        self.overflow = overflow
+        self.nonfinite = 0  # with overflow 'count': distances computed as inf or NaN so far (metrics.knn counts)
         self.distance = distance
         self.exact_ties = bool(exact_ties)
         self.num_features = int(num_features)
@@ -140,7 +144,7 @@ class DistanceBlock:
         """The block that computes distances as `convention` (a metrics.convention.Convention) says, run as
         `options` (metrics.options.Options: devices, GEMM library) says."""
         return cls(num_features, options.num_gpus, convention.dtype, convention.distance, convention.exact_ties,
-                   options.gemm)
+                   options.gemm, convention.overflow)
 
     def distances(self, U, norm_u, V, norm_v):
         """Tensor [n, m] of squared distances from operands in the block dtype; traceable.
@@ -152,11 +156,11 @@ class DistanceBlock:
         return self.checked_distances(U, norm_u, V, norm_v)[0]
 
     def checked_distances(self, U, norm_u, V, norm_v, ids_u=None, ids_v=None):
-        """(distances [n, m], all_finite scalar bool tensor); traceable.
+        """(distances [n, m], nonfinite: scalar int64 tensor); traceable.
 
-        all_finite tells whether the arithmetic stayed in range. Only float16 can overflow with
-        inputs that passed the range check (`feature_checks.check_distance_range`), so only
-        float16 blocks test it (the float32/float64 official path does no extra work).
+        nonfinite counts the distances whose arithmetic left the range (inf or NaN before the clamp). Only
+        float16 can overflow with inputs that passed the range check (`feature_checks.check_distance_range`),
+        so only float16 blocks count (the float32/float64 official path does no extra work).
         """
         parts, finite = [], []
         bounds = column_parts(int(V.shape[0]), len(self.devices))
@@ -178,15 +182,15 @@ class DistanceBlock:
                     else:
                         raw = unclamped_distances(U, norm_u, v, nv)
                     if self.dtype == 'float16':
-                        finite.append(tf.reduce_all(tf.math.is_finite(raw)))
+                        finite.append(tf.reduce_sum(tf.cast(tf.logical_not(tf.math.is_finite(raw)), tf.int64)))
                     clamped = tf.maximum(raw, tf.constant(0, raw.dtype))
                 if self.distance == 'euclidean_fp16':
                     clamped = tf.cast(tf.cast(tf.sqrt(clamped), tf.float16), clamped.dtype)
                 parts.append(clamped)
         with tf.device(self.devices[0]):
             D = parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
-            ok = tf.reduce_all(tf.stack(finite)) if finite else tf.constant(True)
-        return D, ok
+            nonfinite = tf.add_n(finite) if finite else tf.constant(0, tf.int64)
+        return D, nonfinite
 
     def prepare(self, features, chunk_rows=4096, keep=True):
         """features [n, d] (float32, or float64 for a float64 block) -> (tensor in the block dtype, norms [n]).
@@ -215,7 +219,7 @@ class DistanceBlock:
 
     def pairwise_distances(self, U, V):
         """Squared distances between U [n, d] and V [m, d] as a numpy array [n, m] in the block dtype."""
-        host_dtype = np.float64 if self.dtype == 'float64' else np.float32
+        host_dtype = array_dtype(self.dtype)
         u, norm_u = self.prepare(np.asarray(U, dtype=host_dtype))
         v, norm_v = self.prepare(np.asarray(V, dtype=host_dtype))
         return self.distances(u, norm_u, v, norm_v).numpy()

@@ -37,6 +37,13 @@ def calculate_frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
     if sigma1.shape != sigma2.shape:
         raise ValueError('covariances have different dimensions %s and %s' % (sigma1.shape, sigma2.shape))
     diff = mu1 - mu2
+    tr_covmean = np.trace(covariance_root(sigma1, sigma2, eps))
+    return diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean
+
+
+def covariance_root(sigma1, sigma2, eps=1e-6):
+    """sqrtm(sigma1 . sigma2) as TTUR takes it: retried with eps on both diagonals when not finite, its imaginary
+    part dropped when the diagonal's is within 1e-3 (ValueError otherwise) -> real [d, d]."""
     covmean = linalg.sqrtm(sigma1.dot(sigma2))
     if not np.isfinite(covmean).all():
         warnings.warn('fid calculation produces singular product; adding %s to diagonal of cov estimates' % eps)
@@ -46,8 +53,7 @@ def calculate_frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
         if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
             raise ValueError('Imaginary component {}'.format(np.max(np.abs(covmean.imag))))
         covmean = covmean.real
-    tr_covmean = np.trace(covmean)
-    return diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean
+    return covmean
 
 
 def calculate_activation_statistics(act):

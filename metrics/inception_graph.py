@@ -40,6 +40,8 @@ REQUIRED_NODES = {
 }
 FEATURE_DIM = 2048
 NUM_CLASSES = 1008
+SPATIAL_NODE = 'mixed_6/conv'  # sFID's features (the ADM evaluator): its first SPATIAL_CHANNELS channels, 17 x 17
+SPATIAL_CHANNELS = 7
 
 
 class InceptionGraphError(ValueError):
@@ -68,15 +70,30 @@ def graph_path(model_dir=DEFAULT_DIR, url=INCEPTION_URL):
     return path
 
 
+def graph_def_of_archive(path):
+    """The checked GraphDef of classify_image_graph_def.pb inside an inception-2015-12-05.tgz at path."""
+    with tarfile.open(path, mode='r:gz') as archive:
+        member = next((m for m in archive.getmembers() if os.path.basename(m.name) == GRAPH_MEMBER), None)
+        if member is None or not member.isfile():
+            raise InceptionGraphError('%s has no %s' % (path, GRAPH_MEMBER))
+        data = archive.extractfile(member).read()
+    return parse_graph_def(data, path)
+
+
 def load_graph_def(path):
     """Parse a frozen GraphDef and check that it is the Inception graph the official code uses."""
-    graph_def = tf.compat.v1.GraphDef()
     with open(path, 'rb') as f:
-        try:
-            graph_def.ParseFromString(f.read())
-        except Exception as e:
-            raise InceptionGraphError('%s is not a GraphDef (%s)' % (path, e)) from e
-    check_graph_def(graph_def, path)
+        return parse_graph_def(f.read(), path)
+
+
+def parse_graph_def(data, where):
+    """A GraphDef from bytes, checked to be the Inception graph the official code uses."""
+    graph_def = tf.compat.v1.GraphDef()
+    try:
+        graph_def.ParseFromString(data)
+    except Exception as e:
+        raise InceptionGraphError('%s is not a GraphDef (%s)' % (where, e)) from e
+    check_graph_def(graph_def, where)
     return graph_def
 
 
@@ -97,10 +114,12 @@ class InceptionNet:
 
     Args:
         graph_file: path of classify_image_graph_def.pb (default: downloaded into _cache/inception).
+        graph_def: a checked GraphDef instead (e.g. graph_def_of_archive).
     """
 
-    def __init__(self, graph_file=None):
-        graph_def = load_graph_def(graph_file or graph_path())
+    def __init__(self, graph_file=None, graph_def=None):
+        if graph_def is None:
+            graph_def = load_graph_def(graph_file or graph_path())
         self.graph = tf.Graph()
         with self.graph.as_default():
             self.images = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3], name='InputTensor')
@@ -114,6 +133,13 @@ class InceptionNet:
                 raise InceptionGraphError('softmax weights have shape %s, expected [%d, %d]'
                                           % (weights.shape.as_list(), FEATURE_DIM, NUM_CLASSES))
             self.probabilities = tf.nn.softmax(tf.matmul(self.pool3, weights))
+            # IS probabilities of given pool_3 activations (the ADM evaluator's softmax graph)
+            self.pool_input = tf.compat.v1.placeholder(tf.float32, [None, FEATURE_DIM], name='PoolInput')
+            self.pool_probabilities = tf.nn.softmax(tf.matmul(self.pool_input, weights))
+            self.spatial = None
+            if SPATIAL_NODE in {node.name for node in graph_def.node}:
+                mixed6 = self.graph.get_tensor_by_name(SPATIAL_NODE + ':0')[..., :SPATIAL_CHANNELS]
+                self.spatial = tf.reshape(mixed6, [tf.shape(mixed6)[0], -1])
         config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
         config.gpu_options.allow_growth = True
         self.session = tf.compat.v1.Session(graph=self.graph, config=config)
@@ -125,6 +151,19 @@ class InceptionNet:
             raise ValueError('images must be [N, H, W, 3], got %s' % (images.shape,))
         tensor = self.pool3 if want == 'pool3' else self.probabilities
         return self.session.run(tensor, {self.images: images})
+
+    def run_pool_and_spatial(self, images_nhwc):
+        """(pool_3 [N, 2048], mixed_6/conv[..., :7] flattened [N, 17 * 17 * 7]) float32 of one batch of
+        [N, H, W, 3] images (0..255), in one pass: the ADM evaluator's features for FID/P&R and for sFID."""
+        if self.spatial is None:
+            raise InceptionGraphError('the graph has no %s node (needed for sFID)' % SPATIAL_NODE)
+        return self.session.run([self.pool3, self.spatial], {self.images: np.asarray(images_nhwc, np.float32)})
+
+    def probabilities_of(self, pool, batch_size=512):
+        """IS class probabilities [N, 1008] float32 of pool_3 activations [N, 2048], in batches of batch_size."""
+        parts = [self.session.run(self.pool_probabilities, {self.pool_input: pool[begin:begin + batch_size]})
+                 for begin in range(0, len(pool), batch_size)]
+        return np.concatenate(parts, axis=0) if parts else np.zeros([0, NUM_CLASSES], np.float32)
 
     def run_all(self, images, want='pool3', batch_size=100, progress=True, desc='inception', total=None):
         """Outputs for an iterable of HxWx3 images (0..255); consecutive equal-size images are batched."""

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from metrics.convention import array_dtype
 from metrics.options import DEFAULT
 
 # float16 unit roundoff 2^-11 times 4: a comparison of squared distances whose two sides differ by less than
@@ -219,9 +220,13 @@ def kth_nearest_radii(block, features, nhood_sizes, options=DEFAULT, desc='k-NN 
     return radii.astype(np.float16) if block.dtype == 'float16' else radii
 
 
-def _raise_unless_finite(block, ok):
-    """A float16 block whose arithmetic overflowed gives wrong distances (the pre-2021 code silently): refuse."""
-    if not bool(ok):
+def _raise_unless_finite(block, nonfinite):
+    """A float16 block whose arithmetic overflowed gives wrong distances (the pre-2021 code silently): refuse, or
+    with overflow 'count' (NVIDIA's pr50k3) add them to block.nonfinite and go on."""
+    count = int(nonfinite)
+    if count and block.overflow == 'count':
+        block.nonfinite += count
+    elif count:
         raise ValueError("dtype='%s': the distance arithmetic overflowed (a squared norm, 2 u.v or a squared distance "
                          "above the %s maximum); these features cannot be evaluated in %s -- use dtype='float32'"
                          % (block.dtype, block.dtype, block.dtype))
@@ -229,7 +234,7 @@ def _raise_unless_finite(block, ok):
 
 def compare_dtype(block):
     """numpy dtype in which distances are compared: float32 for float16/float32 blocks, float64 for float64."""
-    return np.float64 if block.dtype == 'float64' else np.float32
+    return np.dtype(array_dtype(block.dtype)).type
 
 
 # The blocks run eagerly: a block is a handful of TensorFlow ops around one large matmul, so dispatching them
@@ -249,6 +254,8 @@ def _self_block(block, Xi, Xj, best_rows, best_cols, col_offset):
     """Merge one self-distance block into the running top lists of its rows and, transposed, its columns."""
     count = best_rows.shape[1]
     D, ok = _distances(block, Xi, Xj)
+    if block.overflow == 'count':  # NaN sorts last, as np.partition sorts it in NVIDIA's code (top_k: first)
+        D = tf.where(tf.math.is_nan(D), tf.constant(np.inf, D.dtype), D)
     negated = -D
     new_rows = _merged_smallest(best_rows, negated, count)
     new_cols = _merged_smallest(best_cols, tf.transpose(negated[:, col_offset:]), count)

@@ -20,6 +20,10 @@ from metrics.resolution import resolution_report
 class ResolutionWarning(UserWarning):
     """The distance arithmetic cannot resolve the features (metrics.resolution); the numbers may be wrong."""
 
+
+class OverflowWarning(UserWarning):
+    """float16 distances overflowed and were used as computed (a convention with overflow 'count')."""
+
 # Side field of the pass -> per-sample array name, for the fake rows (tested against the real spheres) and the
 # real rows (tested against the fake spheres).
 PER_SAMPLE_NAMES = {
@@ -56,7 +60,7 @@ def manifold_statistics(real_features, fake_features, nhood_sizes, convention='o
 
 def checked_sets(real_features, fake_features, nhood_sizes, convention, names=('real_features', 'fake_features')):
     """(real [N, d], fake [M, d] as float32 (float64 for a float64 convention), k list), or ValueError."""
-    np_dtype = 'float64' if convention.dtype == 'float64' else 'float32'
+    np_dtype = conventions.array_dtype(convention.dtype)
     real = as_feature_matrix(real_features, names[0], dtype=np_dtype)
     fake = as_feature_matrix(fake_features, names[1], real.shape[1], dtype=np_dtype)
     ks = as_nhood_sizes(nhood_sizes, real.shape[0], names[0])
@@ -70,9 +74,13 @@ def statistics_of_checked(real, fake, ks, convention, options=DEFAULT, fields=SE
     Raises ValueError when the convention's arithmetic cannot represent these features (float16 range); warns
     (ResolutionWarning, and out['resolution']) when it cannot resolve them (metrics.resolution).
     """
+    if convention.overflow == 'float32_block':  # the ADM evaluator's own block grid and orientation
+        from metrics.adm_pr import adm_statistics
+        return adm_statistics(real, fake, ks, fields)
     if convention.round_inputs:
         real, fake = (_as_float16_values(x, name) for x, name in ((real, 'real_features'), (fake, 'fake_features')))
-    check_distance_range([real, fake], convention.dtype)
+    if convention.overflow == 'refuse':
+        check_distance_range([real, fake], convention.dtype)
     block = DistanceBlock.for_convention(convention, real.shape[1], options)
     real_ids, fake_ids = content_ids(real, fake) if convention.exact_ties else (None, None)
     real_p, fake_p = PreparedFeatures(block, real, ids=real_ids), PreparedFeatures(block, fake, ids=fake_ids)
@@ -85,10 +93,29 @@ def statistics_of_checked(real, fake, ks, convention, options=DEFAULT, fields=SE
     if unresolved:
         warnings.warn(unresolved['message'], ResolutionWarning, stacklevel=2)
         out['resolution'] = unresolved
+    overflow = overflow_report(block, real_radii, fake_radii)
+    if overflow:
+        warnings.warn(overflow['message'], OverflowWarning, stacklevel=2)
+        out['overflow'] = overflow
     for name, side in (('fake', fake_side), ('real', real_side)):
         out.update((PER_SAMPLE_NAMES[name][field], value) for field, value in side._asdict().items()
                    if value is not None)
     return out
+
+
+def overflow_report(block, real_radii, fake_radii):
+    """None, or {'nonfinite_distances', 'nonfinite_real_radii', 'nonfinite_fake_radii', 'message'} when a block
+    with overflow 'count' computed distances as inf or NaN (each pass's distances counted once per pass)."""
+    if block.overflow != 'count' or not block.nonfinite:
+        return None
+    report = {'nonfinite_distances': int(block.nonfinite),
+              'nonfinite_real_radii': int((~np.isfinite(real_radii)).sum()),
+              'nonfinite_fake_radii': int((~np.isfinite(fake_radii)).sum())}
+    report['message'] = ('float16 overflow: %(nonfinite_distances)d distances were inf or NaN and were used as '
+                         'computed (as NVIDIA\'s pr50k3 code uses them); %(nonfinite_real_radii)d real and '
+                         '%(nonfinite_fake_radii)d generated k-NN radii are not finite. These are the protocol\'s '
+                         'numbers, but they do not measure the features: evaluate them in float32 as well' % report)
+    return report
 
 
 def _as_float16_values(x, name):

@@ -24,6 +24,8 @@ DISCRIMINATOR = 'discriminator'
 class Entry:
     matched = True
 
+    refusal = None  # a network this row recognises is refused with this reason, not rebuilt (RefusedEntry)
+
     def __init__(self, name, kind, matches, load, source_problems=None, layout=None, why_not=None, components=None):
         self.name, self.kind, self.matches, self.load = name, kind, matches, load
         self.why_not = why_not
@@ -34,6 +36,14 @@ class Entry:
         self.source_problems = source_problems or (lambda net: [])
         self.layout = layout or (lambda net: ['  %s %s -> %s (by name)' % (n, list(np.shape(v)), n)
                                               for n, v in net.stored_arrays().items()])
+
+
+class RefusedEntry(Entry):
+    """A row that recognises a network in order to refuse it with a precise reason (see NoRebuild)."""
+
+    def __init__(self, name, kind, matches, refusal, components=None):
+        super().__init__(name, kind, matches, None, components=components)
+        self.refusal = refusal
 
 
 def assign_by_name(net, module):
@@ -90,6 +100,13 @@ def _not_rebuilt(what):
     return load
 
 
+ADA_REFUSAL = ('a StyleGAN2-ADA generator (G_main over G_mapping and G_synthesis, NVlabs/stylegan2-ada '
+               'training/networks.py). This project rebuilds StyleGAN2\'s G_synthesis_stylegan2, and ADA\'s '
+               'synthesis adds what that rebuild lacks: conv_clamp (convolution outputs clamped, e.g. to +-256), '
+               'float16 layers at the num_fp16_res highest resolutions, and its own fused_modconv path. A rebuild '
+               'without them would draw other images, so none is made')
+
+
 VGG_NAME = re.compile(r'vgg', re.IGNORECASE)
 
 
@@ -134,6 +151,8 @@ ENTRIES = [
           _generator(lambda name, kwargs, comps: stylegan2.GMain(name, kwargs, comps)),
           _generator_source_problems('G_main', STYLEGAN2_MARKERS),
           components={'synthesis': 'G_synthesis_stylegan2', 'mapping': STYLEGAN2_MAPPING}),
+    RefusedEntry('G_main (StyleGAN2-ADA)', GENERATOR, lambda f, s: f == 'G_main', ADA_REFUSAL,
+                 components={'synthesis': 'G_synthesis', 'mapping': 'G_mapping'}),
     Entry('G_synthesis_stylegan2', GENERATOR, lambda f, s: f == 'G_synthesis_stylegan2',
           _generator(lambda name, kwargs, comps: stylegan2.G2Synthesis(name, kwargs)),
           _generator_source_problems('G_synthesis_stylegan2', STYLEGAN2_MARKERS)),
@@ -185,9 +204,11 @@ class NoRebuild:
     kind = 'unknown'
     matched = False
 
-    def __init__(self, build_func_name, stored, components=None):
+    def __init__(self, build_func_name, stored, components=None, refusal=None):
         named = lookup(build_func_name, stored)
-        if named is not None and not _components_fit(named, components):
+        if refusal:
+            self.unknown = refusal
+        elif named is not None and not _components_fit(named, components):
             self.unknown = ('build function %r with components %s: this rebuild follows %s with %s (the wrapper and '
                             'its components contradict each other, e.g. a StyleGAN2 or StyleGAN2-ADA generator under '
                             'another name); it is not rebuilt in TF2: run its stored code with --trust_pickle_code'
@@ -208,7 +229,10 @@ class NoRebuild:
 
 def rebuild_of(build_func_name, stored, components=None):
     """The row that rebuilds this stored network, or a NoRebuild that says why none does."""
-    return lookup(build_func_name, stored, components) or NoRebuild(build_func_name, stored, components)
+    row = lookup(build_func_name, stored, components)
+    if row is not None and row.refusal:
+        return NoRebuild(build_func_name, stored, components, row.refusal)
+    return row or NoRebuild(build_func_name, stored, components)
 
 
 def rebuild_for(net, kind=None):

@@ -197,7 +197,7 @@ def test_ctrl_c_prints_interrupted_and_exits_130(tmp_path, monkeypatch, capsys):
     args = ['--real_features', features(tmp_path, 'r.npy', rs.randn(30, 8)), '--fake_features',
             features(tmp_path, 'f.npy', rs.randn(30, 8)), '--save_path', str(tmp_path / 'out')]
 
-    def interrupted(_args):
+    def interrupted(*_args):
         raise KeyboardInterrupt
     monkeypatch.setattr(run_metric, 'run_experiments', interrupted)
     assert run_metric.main(args) == 130

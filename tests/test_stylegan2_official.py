@@ -89,7 +89,8 @@ def test_a_wrong_shape_and_an_ada_style_component_are_refused(tmp_path):
         Gs.run(np.zeros([1, 32]), None)
     _, _, Gs = loading.read_networks(data)
     Gs.components.synthesis.build_func_name = 'G_synthesis'  # StyleGAN2-ADA's synthesis function
-    with pytest.raises(tflib.NetworkPickleError, match="'G_main' with components .*contradict.*trust_pickle_code"):
+    with pytest.raises(tflib.NetworkPickleError, match=r"StyleGAN2-ADA generator .*conv_clamp .*float16 layers "
+                                                       r".*--trust_pickle_code"):
         loading.load_network_file(io.BytesIO(pickle.dumps((Gs, Gs, Gs))))  # the row matches the whole network
 
 
@@ -154,7 +155,8 @@ def test_the_pr50k3_protocol_runs_its_settings_and_its_arithmetic(stylegan2_asse
     assert 'the protocol uses 50000' in result.stdout
     summary = json.load(open(str(out / 'results.json')))['pr50k3']
     assert (summary['convention'], summary['nhood_size'], summary['row_batch_size'], summary['col_batch_size']) == \
-        ('official_fp16', 3, 10000, 10000)
+        ('nvidia_fp16', 3, 10000, 10000)
+    assert summary['mirror_augment'] is False and 'overflow' not in summary
     saved = np.load(str(out / 'features' / 'pr50k3.npz'))
     real, fake = saved['real_features'], saved['fake_features']
     _, _, vgg = load_network_file(stylegan2_assets['vgg'])
@@ -167,6 +169,19 @@ def test_the_pr50k3_protocol_runs_its_settings_and_its_arithmetic(stylegan2_asse
     refused = run_metric(stylegan2_assets, tmp_path / 'no', '--protocol', 'stylegan2_pr50k3', '--dtype', 'float32',
                          '--truncation_sweep')
     assert refused.returncode == 2 and '--dtype, --truncation_sweep' in refused.stderr
+    # --mirror_augment: the same records, each flipped left-right where RandomState([seed, 1]).rand(N) < 0.5
+    mirrored = run_metric(stylegan2_assets, tmp_path / 'mirror', '--protocol', 'stylegan2_pr50k3', '--num_images',
+                          '32', '--mirror_augment', '--random_seed', '7')
+    assert mirrored.returncode == 0, mirrored.stderr[-3000:]
+    images = stylegan2_assets['images']
+    flips = np.random.RandomState([7, 1]).rand(len(images)) < 0.5
+    assert 'Reals mirrored at random (--mirror_augment): %d of %d flipped' % (flips.sum(), len(images)) in \
+        mirrored.stdout
+    expected_images = np.where(flips[:, None, None, None], images[:, :, :, ::-1], images)[:32]
+    saved = np.load(str(tmp_path / 'mirror' / 'features' / 'pr50k3.npz'))
+    np.testing.assert_array_equal(saved['real_features'], vgg.run(expected_images, minibatch_size=8))
+    assert not np.array_equal(saved['real_features'], real)  # the flipped records' features differ
+    assert json.load(open(str(tmp_path / 'mirror' / 'results.json')))['pr50k3']['mirror_augment'] is True
 
 
 def test_a_stylegan2_truncation_sweep_gives_each_psi_explicitly(stylegan2_assets, tmp_path):
