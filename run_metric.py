@@ -87,7 +87,8 @@ def run_experiments(settings, rows):
     from experiments.run_context import RunContext
     from features.store import RealStream
 
-    results = {'config': settings_record(settings), 'started': time.strftime('%Y-%m-%d %H:%M:%S')}
+    results = {'config': settings_record(settings), 'code_version': code_version(),
+               'started': time.strftime('%Y-%m-%d %H:%M:%S')}
     utils.init_tf(settings.random_seed)
     ctx = RunContext(settings)
     # one reader shared by the experiments, realism first (official order); none when no row reads the reals
@@ -106,6 +107,22 @@ def run_experiments(settings, rows):
     save_json(os.path.join(settings.save_path, 'results.json'), results)
     print('Results in %s' % os.path.abspath(settings.save_path))
     return results
+
+
+def code_version():
+    """The checkout's git commit (short hash, '+' when it has local changes), or None outside a git checkout."""
+    import subprocess
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        head = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=here, capture_output=True, text=True,
+                              timeout=10)
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=here,
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ('+' if dirty.stdout.strip() else '')
 
 
 def peak_gpu_memory_gb():

@@ -161,6 +161,8 @@ def check_sweep(s):
     if fake_set(s):
         raise ValueError('--truncation_sweep samples a generator; it cannot be combined with --fake_dir / '
                          '--fake_features (use --network to sweep your own StyleGAN pickle)')
+    if s.repeats < 1:
+        raise ValueError('--repeats must be >= 1')
     bad = [psi for psi in s.truncations if not math.isfinite(psi)]
     if bad:
         raise ValueError('--truncations must be finite numbers, got %s' % bad)
@@ -189,7 +191,10 @@ EXPERIMENTS = (
                '--truncation_sweep', needs=('reals', 'generator', 'feature_network'), check=check_sweep, flags=(
                    Flag('truncation_sweep', bool, short='-t', group=OFFICIAL,
                         help='StyleGAN truncation sweep (paper Fig. 4)'),
-                   Flag('truncations', float, (1.0, 0.7, 0.3), 'psi values', many=True))),
+                   Flag('truncations', float, (1.0, 0.7, 0.3), 'psi values', many=True),
+                   Flag('repeats', int, 1, metavar='K', group=BEYOND,
+                        help='draw the generated side K times (latent seeds random_seed + i, reals fixed) and record '
+                             'each value, the mean and the standard deviation (tools/paper_table.py shows them)'))),
     Experiment('demo', 'experiments.feature_space_demo:run_demo', lambda s: s.demo, '--demo (the embedded demo)',
                standalone=True, fallback=True, flags=(
                    Flag('demo', bool, group=OUTPUT, help='run the embedded feature-space demo'),),
