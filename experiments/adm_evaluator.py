@@ -25,7 +25,7 @@ def _inputs_exist(settings):
     if settings.inception and not os.path.isfile(settings.inception):
         raise FileNotFoundError('--inception %s is not a file' % settings.inception)
     from experiments.checks import check_port_results
-    check_port_results(settings)
+    check_port_results(settings, without_conventions=True)
     from metrics.adm_evaluator_official_tf import open_input
     for flag, role in (('real', 'reference batch'), ('fake', 'sample batch')):
         open_input(getattr(settings, flag), role)  # a bad batch is an error before any work
@@ -52,6 +52,26 @@ PROTOCOL = Protocol(
                       '_cache/inception, downloaded)'))),))
 
 
+def compare_port(path, entry):
+    """A port's five numbers (JSON as --json writes them) beside the evaluator's -> {name: {port, reference,
+    relative difference}}; printed. Per-sample decisions (.npz) are compared by the conventions report."""
+    from metrics.adm_evaluator_official_tf import FIVE
+    from metrics.conventions import read_port_results
+    port = read_port_results(path)
+    if port['kind'] != 'numbers':
+        return {'per_sample': 'compared in the conventions report (--conventions)'}
+    given = dict(port.get('others', {}), Precision=float(port['precision'][0]), Recall=float(port['recall'][0]))
+    out = {}
+    print('%-16s %20s %20s %12s' % ('your port', 'port', 'ADM evaluator', 'rel. diff'))
+    for name in FIVE:
+        if name in given:
+            ref = entry[name]
+            rel = abs(given[name] - ref) / abs(ref) if ref else abs(given[name])
+            out[name] = {'port': given[name], 'reference': ref, 'relative_difference': rel}
+            print('%-16s %20.10g %20.10g %12.3g' % (name, given[name], ref, rel))
+    return out
+
+
 def run(ctx, real_stream):
     """The evaluator's five numbers (printed as evaluator.py prints them) -> results entry."""
     del real_stream
@@ -71,6 +91,8 @@ def run(ctx, real_stream):
                  recall_pred=pr['ref_in_sample'].astype(np.uint8))
     if settings.save_features:
         adm.save_activations(os.path.join(settings.save_path, 'features', 'adm'), acts)
+    if settings.port_results:
+        entry['port'] = compare_port(settings.port_results, entry)
     if settings.conventions:
         from experiments.conventions_report import run_conventions_report
         entry['conventions'] = run_conventions_report(settings, acts['ref'].pool, acts['sample'].pool,

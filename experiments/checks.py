@@ -2,9 +2,10 @@
 import os
 
 
-def check_port_results(s):
-    """--port_results: read by --conventions, an existing file of a readable format (before any work)."""
-    if s.port_results and not s.conventions:
+def check_port_results(s, without_conventions=False):
+    """--port_results: an existing file of a readable format (before any work), read by --conventions (unless
+    without_conventions: the ADM protocol compares a port's five numbers itself)."""
+    if s.port_results and not s.conventions and not without_conventions:
         raise ValueError('--port_results is read by --conventions; add --conventions')
     if s.port_results and not os.path.isfile(s.port_results):
         raise FileNotFoundError('--port_results %s does not exist' % s.port_results)

@@ -54,7 +54,8 @@ PROTOCOL = Protocol(
     network=_stylegan2_ffhq(),
     experiments=(Experiment(
         'pr50k3', 'experiments.stylegan2_pr50k3:run', lambda s: s.protocol == 'stylegan2_pr50k3',
-        '--protocol stylegan2_pr50k3', needs=('reals', 'generator', 'feature_network'), check=check, flags=(
+        '--protocol stylegan2_pr50k3', needs=('reals', 'generator', 'feature_network'), check=check,
+        reads=('repeats',), flags=(
             Flag('mirror_augment', bool,
                  help='pr50k3: flip each real image left-right with probability 1/2, as NVIDIA\'s run_metrics.py '
                       '--mirror-augment=true (its documented FFHQ evaluation, matching training with mirroring); '
@@ -101,10 +102,14 @@ def run(ctx, real_stream):
         save_feature_sets(os.path.join(settings.save_path, 'features', 'pr50k3.npz'), real=real_features,
                           fake=fake_features)
     precision, recall = float(state['precision'][0]), float(state['recall'][0])
+    entry = {'precision': precision, 'recall': recall}
+    if settings.repeats > 1:
+        from experiments.repeats import add_repeats
+        add_repeats(settings, [(entry, real_features, GENERATOR_KWARGS, labels)], Gs, feature_net)
     if 'overflow' in state:
         print('WARNING: %s' % state['overflow']['message'])
     print('pr50k3_precision %.4f  pr50k3_recall %.4f' % (precision, recall))
-    return {'precision': precision, 'recall': recall, 'num_images': settings.num_images, 'nhood_size': NHOOD_SIZE,
+    return {**entry, 'num_images': settings.num_images, 'nhood_size': NHOOD_SIZE,
             **{problem: state[problem] for problem in ('resolution', 'overflow') if problem in state},
             'generator_kwargs': dict(GENERATOR_KWARGS), 'convention': settings.convention.name,
             'row_batch_size': settings.options.row_batch_size, 'col_batch_size': settings.options.col_batch_size,

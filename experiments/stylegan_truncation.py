@@ -3,11 +3,11 @@ import os
 import time
 
 import numpy as np
-import tensorflow as tf
 
 import precision_recall
 from experiments import reporting
 from features.extraction import TRUNCATION_CUTOFF, generated_features, truncated
+from experiments.repeats import add_repeats
 from features.files import save_feature_sets
 from metrics import extras
 from metrics.convention import OFFICIAL
@@ -27,7 +27,8 @@ def run(ctx, real_stream):
     Gs, feature_net = ctx.generator(), ctx.feature_net()
     rows, details = run_truncation_sweep(settings, real_stream, Gs, feature_net, keep)
     if settings.repeats > 1:
-        add_repeats(settings, details, Gs, feature_net)
+        add_repeats(settings, [(row, row.pop('_real'), truncated(row['truncation_psi']), None) for row in details],
+                    Gs, feature_net)
     reporting.save_truncation_txt(os.path.join(settings.save_path, 'stylegan_truncation.txt'), rows)
     # The table and plot show the first k (as the official text file); results.json has every k.
     intervals = [d['bootstrap']['k=%d' % settings.nhood_sizes[0]] for d in details] if settings.bootstrap else None
@@ -89,33 +90,3 @@ def run_truncation_sweep(settings, real_stream, Gs, feature_net, save_features=N
         for row in details:
             del row['_real']
     return np.asarray(rows, np.float32), details
-
-
-def add_repeats(settings, details, Gs, feature_net):
-    """--repeats K: the generated side drawn again K - 1 times, repeat i from RandomState(random_seed + i) (one
-    stream over all psi, as the sweep; the generator's random noise from tf.random.set_seed(random_seed + i), so a
-    rerun repeats them), against the same real windows; adds details[j]['repeats'] =
-    {'seeds', 'precision': {'values' [K], 'mean', 'std'}, 'recall': ...} (first k; std with ddof=1)."""
-    values = {id(row): {'precision': [row['precision'][0]], 'recall': [row['recall'][0]]} for row in details}
-    for i in range(1, settings.repeats):
-        print('Repeat %d of %d (latents RandomState(%d))' % (i + 1, settings.repeats, settings.random_seed + i))
-        rnd = np.random.RandomState(settings.random_seed + i)
-        tf.random.set_seed(settings.random_seed + i)
-        for row in details:
-            fake, _ = generated_features(Gs, feature_net, rnd, settings.num_images, truncated(row['truncation_psi']),
-                                         settings.options)
-            state = precision_recall.knn_precision_recall_details(row['_real'], fake, settings.nhood_sizes[:1],
-                                                                  settings.convention, settings.options,
-                                                                  verbose=False)
-            for metric in ('precision', 'recall'):
-                values[id(row)][metric].append(float(state[metric][0]))
-    for row in details:
-        del row['_real']
-        row['repeats'] = {'seeds': [settings.random_seed + i for i in range(settings.repeats)],
-                          'nhood_size': settings.nhood_sizes[0]}
-        for metric, got in values[id(row)].items():
-            row['repeats'][metric] = {'values': got, 'mean': float(np.mean(got)), 'std': float(np.std(got, ddof=1))}
-        print('psi %g over %d repeats: precision %.3f +- %.3f, recall %.3f +- %.3f'
-              % (row['truncation_psi'], settings.repeats, row['repeats']['precision']['mean'],
-                 row['repeats']['precision']['std'], row['repeats']['recall']['mean'],
-                 row['repeats']['recall']['std']))

@@ -88,7 +88,8 @@ def convention(name_or_value):
     if name_or_value in DTYPES:
         return official(name_or_value)
     if name_or_value not in CONVENTIONS:
-        raise ValueError('unknown convention %r; known: %s' % (name_or_value, ', '.join(CONVENTIONS)))
+        raise ValueError('unknown convention or distance dtype %r; conventions: %s; dtypes: %s'
+                         % (name_or_value, ', '.join(CONVENTIONS), ', '.join(DTYPES)))
     return CONVENTIONS[name_or_value]
 
 

@@ -80,7 +80,9 @@ def check_port_lengths(port, num_real, num_fake):
 
 
 def read_port_results(path):
-    """A port's results: JSON {'precision': p or [p], 'recall': r or [r]} or .npz with per-sample 0/1 arrays.
+    """A port's results: JSON {'precision': p or [p], 'recall': r or [r]} (keys in any case, e.g. the ADM
+    evaluator's five numbers {"Inception Score", "FID", "sFID", "Precision", "Recall"}, the others kept under
+    'others') or .npz with per-sample 0/1 arrays.
 
     The .npz holds 'precision_pred' [M] or [M, K] (fake samples) and/or 'recall_pred' [N] or
     [N, K] (real samples), in the order of the features given to the report.
@@ -106,8 +108,11 @@ def read_port_results(path):
             data = json.load(f)
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError('%s is not valid JSON (%s); expected {"precision": p, "recall": r}' % (path, e)) from e
+    if isinstance(data, dict):
+        data = {(k.lower() if k.lower() in ('precision', 'recall') else k): v for k, v in data.items()}
     if not isinstance(data, dict) or not {'precision', 'recall'} <= set(data):
         raise ValueError('%s: expected JSON with "precision" and "recall"' % path)
+    others = {k: v for k, v in data.items() if k not in ('precision', 'recall') and isinstance(v, (int, float))}
     try:
         values = {k: np.atleast_1d(np.asarray(data[k], np.float64)) for k in ('precision', 'recall')}
     except (TypeError, ValueError) as e:
@@ -117,7 +122,7 @@ def read_port_results(path):
     outside = {k: v.tolist() for k, v in values.items() if ((v < 0) | (v > 1)).any()}
     if outside:
         raise ValueError('%s: precision and recall are fractions in [0, 1], got %s' % (path, outside))
-    return {'kind': 'numbers', 'path': path, **values}
+    return {'kind': 'numbers', 'path': path, **values, **({'others': others} if others else {})}
 
 
 def place_port(port, report, per_sample, max_listed=20):

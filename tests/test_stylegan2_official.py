@@ -201,3 +201,17 @@ def test_a_stylegan2_truncation_sweep_gives_each_psi_explicitly(stylegan2_assets
         assert row['precision'] == expected['precision'].tolist() and row['recall'] == expected['recall'].tolist()
     table = np.loadtxt(str(out / 'stylegan_truncation.txt'), delimiter=',', skiprows=1)
     np.testing.assert_array_equal(table[:, 0].astype(np.float32), np.float32([1.0, 0.5]))
+
+
+def test_pr50k3_repeats_redraw_the_generated_side(stylegan2_assets, tmp_path):
+    out = tmp_path / 'rep'
+    result = run_metric(stylegan2_assets, out, '--protocol', 'stylegan2_pr50k3', '--num_images', '16', '--repeats', '3')
+    assert result.returncode == 0, result.stderr[-3000:]
+    entry = json.load(open(str(out / 'results.json')))['pr50k3']
+    repeats = entry['repeats']
+    assert repeats['seeds'] == [1234, 1235, 1236] and repeats['nhood_size'] == 3
+    for metric in ('precision', 'recall'):
+        values = repeats[metric]['values']
+        assert len(values) == 3 and values[0] == entry[metric]
+        assert repeats[metric]['mean'] == np.mean(values)
+        assert repeats[metric]['std'] == pytest.approx(np.std(values, ddof=1), abs=1e-15)

@@ -106,7 +106,9 @@ def test_run_api_shapes_and_batching():
     assert Gs.input_names == ['latents_in', 'labels_in']
     full = Gs.run(latents, None, truncation_psi=0.7, randomize_noise=False)
     batched = Gs.run(latents, None, truncation_psi=0.7, randomize_noise=False, minibatch_size=2)
-    np.testing.assert_allclose(batched, full, atol=1e-5)
+    # the same images in other batch shapes: oneDNN forced on a CPU without AVX-512 picks other convolution
+    # kernels per batch size (measured 1.1e-5 absolute, 9e-6 relative on values near 2.3), Eigen none
+    np.testing.assert_allclose(batched, full, rtol=2e-5, atol=1e-5)
     listed = Gs.run(latents, None, randomize_noise=False, return_as_list=True)
     assert isinstance(listed, list) and listed[0].shape == (5, 3, 32, 32)
     with pytest.raises(ValueError, match='inputs'):

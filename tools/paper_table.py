@@ -116,8 +116,13 @@ def _rows_of(results, name, where):
         rows.append((name, values, _settings(results, entry['num_fake'], entry['nhood_sizes'][0])))
     if 'pr50k3' in results:
         entry = results['pr50k3']
-        rows.append((name, {'precision': Value(entry['precision']), 'recall': Value(entry['recall'])},
-                     _settings(results, entry['num_images'], entry['nhood_size'])))
+        values = _pr_values(dict(entry, precision=[entry['precision']], recall=[entry['recall']],
+                                 nhood_sizes=[entry['nhood_size']]))
+        rows.append((name, values, _settings(results, entry['num_images'], entry['nhood_size'])))
+    if 'realism' in results:  # the StyleGAN realism experiment: the mean score of its generated images
+        entry = results['realism']
+        rows.append(('%s, realism' % name, {'realism': Value(entry['score_mean'])},
+                     _settings(results, entry['num_images'], 3)))
     adm = results.get('adm') or (results if set(FIVE) <= set(results) else None)
     if adm:
         values = {'IS': Value(adm['Inception Score']), 'FID': Value(adm['FID']), 'sFID': Value(adm['sFID']),
@@ -126,7 +131,7 @@ def _rows_of(results, name, where):
                         feature_network='Inception pool_3', protocol='adm')
         rows.append((name, values, settings))
     if not rows:
-        raise TableError('%s: holds no sweep, evaluation, pr50k3 or adm results' % where)
+        raise TableError('%s: holds no sweep, evaluation, realism, pr50k3 or adm results' % where)
     return rows
 
 
