@@ -44,7 +44,7 @@ PROTOCOL = Protocol(
         check=_inputs_exist, reads=('conventions', 'port_results'), flags=(
             Flag('real', str, group=INPUTS, data=True,
                  help='--protocol adm: the reference batch (ADM .npz with arr_0 and optional mu/sigma/mu_s/sigma_s, an '
-                      'activations .npz with pool and spatial, or a folder of images)'),
+                      'activations .npz with pool and spatial, a folder or a .zip of PNG/JPEG images)'),
             Flag('fake', str, group=INPUTS, data=True,
                  help='--protocol adm: the sample batch (same forms as --real)'),
             Flag('inception', str, group=INPUTS,

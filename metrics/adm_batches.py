@@ -120,3 +120,40 @@ class ImageFolderBatch:
         from datasets.batching import equal_shape_batches
         for batch in equal_shape_batches(self.folder.iterate(), batch_size):
             yield np.asarray(batch).transpose(0, 2, 3, 1)  # [n, 3, H, W] -> [n, H, W, 3]
+
+
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
+
+
+class ZipImagesBatch:
+    """A .zip of PNG/JPEG images (members in name order, folders included) read as a batch without statistics:
+    each decoded with PIL to 8-bit RGB (other modes converted); consecutive images of equal size batched."""
+
+    statistics = None
+
+    def __init__(self, path, role='batch'):
+        self.path, self.role = path, role
+        with zipfile.ZipFile(path) as archive:
+            self.members = sorted(n for n in archive.namelist() if n.lower().endswith(IMAGE_SUFFIXES))
+        if not self.members:
+            raise BatchError('%s %s is a zip without PNG/JPEG images, arr_0 or pool activations' % (role, path))
+        self.num_images = len(self.members)
+
+    def images(self):
+        """uint8 [3, H, W] images in member order."""
+        import io
+
+        import PIL.Image
+        with zipfile.ZipFile(self.path) as archive:
+            for name in self.members:
+                try:
+                    with PIL.Image.open(io.BytesIO(archive.read(name))) as image:
+                        array = np.asarray(image.convert('RGB') if image.mode != 'RGB' else image, np.uint8)
+                except (OSError, SyntaxError, ValueError) as e:
+                    raise BatchError('%s %s: cannot read image %s (%s)' % (self.role, self.path, name, e)) from e
+                yield array.transpose(2, 0, 1)
+
+    def batches(self, batch_size=64):
+        from datasets.batching import equal_shape_batches
+        for batch in equal_shape_batches(self.images(), batch_size):
+            yield np.asarray(batch).transpose(0, 2, 3, 1)

@@ -82,14 +82,18 @@ class Activations:
 
 
 def open_input(path, role):
-    """An AdmBatch, an ImageFolderBatch, or (pool, spatial) of an activations file; errors name the file, before
-    any work."""
+    """An AdmBatch (.npz), an ImageFolderBatch (folder), a ZipImagesBatch (.zip of images), or (pool, spatial) of
+    an activations file; errors name the file, before any work."""
     import zipfile
 
-    from metrics.adm_batches import AdmBatch, BatchError, ImageFolderBatch
+    from metrics.adm_batches import AdmBatch, BatchError, ImageFolderBatch, ZipImagesBatch
     if os.path.isdir(path):
         return ImageFolderBatch(path)
     if os.path.isfile(path) and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+        if 'arr_0.npy' not in names and 'pool.npy' not in names:
+            return ZipImagesBatch(path, role)
         with np.load(path, allow_pickle=False) as data:
             if 'pool' in data.files and 'arr_0' not in data.files:
                 pool, spatial = data['pool'], data['spatial'] if 'spatial' in data.files else None

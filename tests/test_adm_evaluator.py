@@ -149,3 +149,26 @@ def test_a_block_whose_float16_distances_overflow_is_recomputed_in_float32():
     np.testing.assert_array_equal(pr['sample_radii'], sample_radii)
     np.testing.assert_array_equal(pr['sample_in_ref'], (squared(sample, ref) <= ref_radii[None, :]).any(1))
     np.testing.assert_array_equal(pr['ref_in_sample'], (squared(ref, sample) <= sample_radii[None, :]).any(1))
+
+
+def test_a_folder_or_zip_of_images_gives_the_batchs_activations(tmp_path):
+    """The same images as PNG files in a folder and in a .zip give the .npz batch's activations exactly."""
+    import PIL.Image
+    with np.load(fixture(CASE, 'ref.npz')) as data:
+        images = data['arr_0'][:70]
+    np.savez(str(tmp_path / 'ref.npz'), arr_0=images)
+    (tmp_path / 'pngs').mkdir()
+    with zipfile.ZipFile(str(tmp_path / 'pngs.zip'), 'w') as archive:
+        for i, image in enumerate(images):
+            PIL.Image.fromarray(image).save(str(tmp_path / 'pngs' / ('%03d.png' % i)))
+            archive.write(str(tmp_path / 'pngs' / ('%03d.png' % i)), 'images/%03d.png' % i)
+    net = adm.inception_graph(fixture('graphs', 'standin_main_seed9001.pb'))
+    expected = adm.activations_of(adm.open_input(str(tmp_path / 'ref.npz'), 'reference batch'), net, False)
+    for source in ('pngs', 'pngs.zip'):
+        got = adm.activations_of(adm.open_input(str(tmp_path / source), 'reference batch'), net, False)
+        np.testing.assert_array_equal(got.pool, expected.pool)
+        np.testing.assert_array_equal(got.spatial, expected.spatial)
+    with zipfile.ZipFile(str(tmp_path / 'empty.zip'), 'w') as archive:
+        archive.writestr('readme.txt', 'no images here')
+    with pytest.raises(BatchError, match='zip without PNG/JPEG images'):
+        adm.open_input(str(tmp_path / 'empty.zip'), 'reference batch')
