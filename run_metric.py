@@ -46,14 +46,28 @@ def check_output_folders(settings, registry):
     """Refuse, before any work, output or cache folders that cannot be written and an output folder inside an input
     folder (or the reverse)."""
     from dnnlib.output_files import check_writable_folder
-    check_apart(settings.save_path, [('--' + f.name, getattr(settings, f.name)) for f in registry.all_flags()
-                                     if f.data and f.name.endswith('_dir')])
+    given = [('--' + f.name, getattr(settings, f.name)) for f in registry.all_flags() if f.data]
+    check_apart(settings.save_path, [(flag, value) for flag, value in given if value and os.path.isdir(value)])
     check_writable_folder(settings.save_path, '--save_path')
     if not (settings.real_features and settings.fake_features):  # images or networks: features cache, downloads
         check_writable_folder(settings.cache_dir, '--cache_dir')
     if os.path.realpath(settings.save_path) == os.path.realpath(settings.cache_dir):
         raise ValueError('--save_path and --cache_dir are the same folder %s: a rerun would clear the cache with the '
                          'previous results; give each its own folder' % settings.save_path)
+
+
+def input_paths(settings):
+    """The existing files and folders the run's flags name (a FILE.npz:KEY flag names FILE.npz), --save_path aside:
+    clearing the previous run's outputs never removes one of them."""
+    paths = []
+    for name, value in vars(settings).items():
+        if name == 'save_path' or not isinstance(value, str):
+            continue
+        for path in (value, value.rsplit(':', 1)[0]):
+            if os.path.exists(path):
+                paths.append(path)
+                break
+    return paths
 
 
 def check_apart(save_path, inputs):
@@ -198,7 +212,8 @@ def _run_guarded(settings, check, work):
         check_output_names(settings.save_path)
         with FolderLock(settings.save_path, '--save_path'):
             output_files.before_first_output(
-                settings.save_path, lambda: clear_previous_outputs(settings.save_path, skip=[settings.cache_dir]))
+                settings.save_path, lambda: clear_previous_outputs(settings.save_path,
+                                                                   skip=[settings.cache_dir] + input_paths(settings)))
             work(settings)
     except (ValueError, DatasetError, NetworkPickleError, DownloadError, FileNotFoundError, FileExistsError,
             NotImplementedError) as e:

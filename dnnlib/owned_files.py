@@ -192,7 +192,8 @@ def _inside_without_links(root, path):
 def remove_owned(root, skip=()):
     """Remove the files below `root` that this tool provably wrote (see the module docstring) -> Removal.
 
-    skip: folders not to enter (e.g. a cache inside the output folder). Never raises for a file it keeps.
+    skip: folders not to enter and files not to remove (e.g. a cache inside the output folder, the files a run
+    reads as its input); a skipped file is kept and reported. Never raises for a file it keeps.
     """
     result = Removal()
     if not os.path.isdir(root):
@@ -205,20 +206,25 @@ def remove_owned(root, skip=()):
         entries = read_ledger(folder)
         if entries is None:
             continue
-        remaining = _remove_listed(folder, entries, result)
+        remaining = _remove_listed(folder, entries, result, skip)
         if remaining != entries:
             _rewrite_ledger(folder, remaining)
     _remove_emptied_folders(root, result)
     return result
 
 
-def _remove_listed(folder, entries, result):
-    """Remove the ledger's provable files in `folder`; returns the entries to keep recording (a file kept
-    because it changed is the user's now and leaves the ledger; one that could not be unlinked stays in it)."""
+def _remove_listed(folder, entries, result, skip=()):
+    """Remove the ledger's provable files in `folder` that are not in `skip` (real paths); returns the entries to
+    keep recording (a file kept because it changed is the user's now and leaves the ledger; one that could not be
+    unlinked or was skipped stays in it)."""
     remaining = {}
     for name, entry in sorted(entries.items()):
         path = os.path.join(folder, name)
         if not os.path.lexists(path):
+            continue
+        if os.path.realpath(path) in skip:
+            result.kept.append((path, 'an input of this run'))
+            remaining[name] = entry
             continue
         if tuple(entry.get('inode') or ()) in _LIVE:  # a temporary this process is still writing
             remaining[name] = entry

@@ -12,7 +12,8 @@ OUTPUTS = ('stylegan_truncation.txt', 'results.json', 'truncation_sweep.png', 'r
 
 def clear_previous_outputs(save_path, skip=()):
     """Remove what earlier runs of this tool wrote into save_path and is unchanged since (never a file of yours,
-    nothing behind a symlink); folders only when that empties them. skip: folders left alone (e.g. the cache)."""
+    nothing behind a symlink); folders only when that empties them. skip: folders and files left alone (the cache,
+    the run's inputs)."""
     removal = owned_files.remove_owned(save_path, skip=skip)
     if removal.removed or removal.kept:
         for line in removal.report("files of the previous run from %s" % save_path):

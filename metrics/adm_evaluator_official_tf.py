@@ -126,12 +126,13 @@ def inception_graph(given=None):
         return graphs.InceptionNet(graph_def=graphs.graph_def_of_archive(given))
     if given:
         return graphs.InceptionNet(given)
+    from dnnlib.util import DownloadError
     try:
         return graphs.InceptionNet(graphs.graph_path())
-    except Exception as first:  # noqa: BLE001 -- the second published location
+    except (DownloadError, graphs.InceptionGraphError, OSError) as first:  # the second published location
         try:
             return graphs.InceptionNet(graphs.graph_path(url=OPENAI_GRAPH_URL))
-        except Exception:  # noqa: BLE001
+        except (DownloadError, graphs.InceptionGraphError, OSError):
             raise first
 
 

@@ -49,7 +49,8 @@ class InceptionGraphError(ValueError):
 
 
 def graph_path(model_dir=DEFAULT_DIR, url=INCEPTION_URL):
-    """Path of classify_image_graph_def.pb in model_dir, downloading and extracting the .tgz if needed."""
+    """Path of classify_image_graph_def.pb in model_dir, downloading it if needed: from a .tgz (TensorFlow's
+    inception-2015-12-05.tgz, extracted) or a .pb (OpenAI's copy); checked to be the graph before it is kept."""
     path = os.path.join(model_dir, GRAPH_MEMBER)
     if os.path.isfile(path):
         return path
@@ -60,24 +61,30 @@ def graph_path(model_dir=DEFAULT_DIR, url=INCEPTION_URL):
     except util.HostUnreachable as e:
         raise util.DownloadError('%s\nNo network? Download %s elsewhere, extract %s and pass it with -i PATH.'
                                  % (e, url, GRAPH_MEMBER)) from e
-    with opened as f, tarfile.open(fileobj=f, mode='r:gz') as archive:
-        member = next((m for m in archive.getmembers() if os.path.basename(m.name) == GRAPH_MEMBER), None)
-        if member is None or not member.isfile():
-            raise InceptionGraphError('%s has no %s' % (url, GRAPH_MEMBER))
-        data = archive.extractfile(member).read()
+    with opened as f:
+        data = graph_bytes(f, url)
+    parse_graph_def(data, url)  # a file that is not the graph never enters the cache
     with atomic_output(path, 'wb') as out:
         out.write(data)
     return path
 
 
-def graph_def_of_archive(path):
-    """The checked GraphDef of classify_image_graph_def.pb inside an inception-2015-12-05.tgz at path."""
-    with tarfile.open(path, mode='r:gz') as archive:
+def graph_bytes(f, where):
+    """The bytes of classify_image_graph_def.pb from an open file: the file itself when `where` names a .pb,
+    else its member of a .tgz."""
+    if where.endswith('.pb'):
+        return f.read()
+    with tarfile.open(fileobj=f, mode='r:gz') as archive:
         member = next((m for m in archive.getmembers() if os.path.basename(m.name) == GRAPH_MEMBER), None)
         if member is None or not member.isfile():
-            raise InceptionGraphError('%s has no %s' % (path, GRAPH_MEMBER))
-        data = archive.extractfile(member).read()
-    return parse_graph_def(data, path)
+            raise InceptionGraphError('%s has no %s' % (where, GRAPH_MEMBER))
+        return archive.extractfile(member).read()
+
+
+def graph_def_of_archive(path):
+    """The checked GraphDef of classify_image_graph_def.pb inside an inception-2015-12-05.tgz at path."""
+    with open(path, 'rb') as f:
+        return parse_graph_def(graph_bytes(f, path), path)
 
 
 def load_graph_def(path):

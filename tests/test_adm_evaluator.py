@@ -172,3 +172,20 @@ def test_a_folder_or_zip_of_images_gives_the_batchs_activations(tmp_path):
         archive.writestr('readme.txt', 'no images here')
     with pytest.raises(BatchError, match='zip without PNG/JPEG images'):
         adm.open_input(str(tmp_path / 'empty.zip'), 'reference batch')
+
+
+def test_the_graph_is_cached_from_a_pb_or_a_tgz_source(tmp_path):
+    """graph_path keeps OpenAI's .pb as it is and extracts TensorFlow's .tgz (sources given as local files: no
+    network in tests); a source that is not the graph is refused and nothing is cached."""
+    import tarfile
+    from metrics import inception_graph
+    pb = fixture('graphs', 'standin_main_seed9001.pb')
+    with tarfile.open(str(tmp_path / 'inception.tgz'), 'w:gz') as archive:
+        archive.add(pb, arcname='classify_image_graph_def.pb')
+    for source, folder in ((pb, tmp_path / 'from_pb'), (str(tmp_path / 'inception.tgz'), tmp_path / 'from_tgz')):
+        cached = inception_graph.graph_path(str(folder), url=source)
+        assert open(cached, 'rb').read() == open(pb, 'rb').read()
+    (tmp_path / 'junk.pb').write_bytes(b'not a graph')
+    with pytest.raises(inception_graph.InceptionGraphError):
+        inception_graph.graph_path(str(tmp_path / 'junk'), url=str(tmp_path / 'junk.pb'))
+    assert not os.path.exists(str(tmp_path / 'junk' / 'classify_image_graph_def.pb'))

@@ -312,3 +312,24 @@ def test_two_runs_started_together_into_one_folder_never_mix(tmp_path):
     summary = json.loads((tmp_path / 'out' / 'results.json').read_text())
     winner = fakes.index(summary['config']['fake_features'])
     np.testing.assert_array_equal(saved['fake_features'], np.load(fakes[winner]).astype(saved['fake_features'].dtype))
+
+
+def test_a_rerun_never_removes_its_own_input_files(tmp_path):
+    """--save_features outputs given back as --real_features/--fake_features (FILE.npz:KEY) to a rerun into the
+    same --save_path: clearing the previous run's files keeps them, naming why."""
+    rs = np.random.RandomState(3)
+    np.save(str(tmp_path / 'r.npy'), rs.rand(40, 6).astype(np.float32))
+    np.save(str(tmp_path / 'f.npy'), rs.rand(30, 6).astype(np.float32))
+    out = tmp_path / 'out'
+    first = subprocess.run([sys.executable, os.path.join(REPO, 'run_metric.py'), '--real_features',
+                            str(tmp_path / 'r.npy'), '--fake_features', str(tmp_path / 'f.npy'), '--save_path',
+                            str(out), '--save_features', '--quiet'], capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    saved = out / 'features' / 'evaluation.npz'
+    before = saved.read_bytes()
+    again = subprocess.run([sys.executable, os.path.join(REPO, 'run_metric.py'), '--real_features',
+                            str(saved) + ':real_features', '--fake_features', str(saved) + ':fake_features',
+                            '--save_path', str(out), '--quiet'], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert saved.read_bytes() == before
+    assert '%s (an input of this run)' % saved in again.stdout
