@@ -36,11 +36,15 @@ class Flag:
     metavar: Optional[str] = None
     data: bool = False
 
+    def __post_init__(self):
+        if self.kind is bool:  # a switch: what argparse gives when it is not given
+            object.__setattr__(self, 'default', False)
+
     @property
     def annotation(self):
         """The settings field's type."""
         kind = Tuple[self.kind, ...] if self.many else self.kind
-        return kind if self.kind is bool or self.default is not None else Optional[kind]
+        return kind if self.default is not None else Optional[kind]
 
     @property
     def option(self):

@@ -42,8 +42,7 @@ def flag_values(args, registry):
 
 def given_flags(values, registry):
     """Names of the flags whose value differs from their default."""
-    return [f.name for f in registry.all_flags() if values[f.name] != f.value(f.default if f.kind is not bool
-                                                                              else False)]
+    return [f.name for f in registry.all_flags() if values[f.name] != f.value(f.default)]
 
 
 def build_settings(args, registry):
@@ -73,10 +72,10 @@ def check_settings(settings, registry):
     experiment that does not run, each experiment's own checks, and "nothing to do" -> the rows to run."""
     registry.check(settings)
     wanted = wanted_experiments(settings, registry)
-    read = {name for row in wanted for name in (f.name for f in row.flags)} | {n for row in wanted for n in row.reads}
+    read = {f.name for row in wanted for f in row.flags} | {name for row in wanted for name in row.reads}
     for row in registry.all_experiments():
         unread = sorted(f.option for f in row.flags if f.name in settings.given and f.name not in read)
-        if unread and row not in wanted:
+        if unread:
             raise ValueError('%s %s read by %s, which this run does not do (it runs with %s)'
                              % (', '.join(unread), 'is' if len(unread) == 1 else 'are', row.key, row.asked_by))
     needs = dict(registry.needs)

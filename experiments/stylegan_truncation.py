@@ -19,16 +19,19 @@ def run(ctx, real_stream):
     ctx: RunContext; real_stream: RealStream shared with the realism experiment (official order).
     """
     settings = ctx.settings
-    keep = None
-    if settings.save_features:
-        def keep(psi, real, fake):
+    reals = []  # each psi's real window, for --repeats
+
+    def keep(psi, real, fake):
+        if settings.repeats > 1:
+            reals.append(real)
+        if settings.save_features:
             save_feature_sets(os.path.join(settings.save_path, 'features', 'truncation_%0.2f.npz' % psi), real=real,
                               fake=fake)
     Gs, feature_net = ctx.generator(), ctx.feature_net()
     rows, details = run_truncation_sweep(settings, real_stream, Gs, feature_net, keep)
     if settings.repeats > 1:
-        add_repeats(settings, [(row, row.pop('_real'), truncated(row['truncation_psi']), None) for row in details],
-                    Gs, feature_net)
+        entries = [(row, real, truncated(row['truncation_psi']), None) for row, real in zip(details, reals)]
+        add_repeats(settings, entries, Gs, feature_net)
     reporting.save_truncation_txt(os.path.join(settings.save_path, 'stylegan_truncation.txt'), rows)
     # The table and plot show the first k (as the official text file); results.json has every k.
     intervals = [d['bootstrap']['k=%d' % settings.nhood_sizes[0]] for d in details] if settings.bootstrap else None
@@ -79,14 +82,10 @@ def run_truncation_sweep(settings, real_stream, Gs, feature_net, save_features=N
                                                    settings.options)
             print('\n'.join(extras.describe(row['extras'])))
         row['seconds'] = time.time() - start
-        row['_real'] = real_features  # for --repeats; dropped before results.json
         details.append(row)
         if save_features is not None:
             save_features(psi, real_features, fake_features)
         print('Precision: %0.3f' % state['precision'][0])
         print('Recall: %0.3f' % state['recall'][0])
         print('Iteration time: %gs\n' % row['seconds'])
-    if not getattr(settings, 'repeats', 1) > 1:
-        for row in details:
-            del row['_real']
     return np.asarray(rows, np.float32), details

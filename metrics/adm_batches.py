@@ -117,9 +117,14 @@ class ImageFolderBatch:
         self.num_images = self.folder.num_images
 
     def batches(self, batch_size=64):
-        from datasets.batching import equal_shape_batches
-        for batch in equal_shape_batches(self.folder.iterate(), batch_size):
-            yield np.asarray(batch).transpose(0, 2, 3, 1)  # [n, 3, H, W] -> [n, H, W, 3]
+        return nhwc_batches(self.folder.iterate(), batch_size)
+
+
+def nhwc_batches(images, batch_size):
+    """uint8 [n, H, W, 3] batches of consecutive equal-size uint8 [3, H, W] images (the graph resizes per batch)."""
+    from datasets.batching import equal_shape_batches
+    for batch in equal_shape_batches(images, batch_size):
+        yield np.asarray(batch).transpose(0, 2, 3, 1)
 
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
@@ -154,6 +159,30 @@ class ZipImagesBatch:
                 yield array.transpose(2, 0, 1)
 
     def batches(self, batch_size=64):
-        from datasets.batching import equal_shape_batches
-        for batch in equal_shape_batches(self.images(), batch_size):
-            yield np.asarray(batch).transpose(0, 2, 3, 1)
+        return nhwc_batches(self.images(), batch_size)
+
+
+class ActivationsFile:
+    """An .npz of Inception activations in place of a batch: pool [N, 2048] and spatial [N, 2023] (what
+    --save_activations writes). Shapes and stored sizes are checked from the headers; load() reads the arrays."""
+
+    statistics = None
+
+    def __init__(self, path, role='batch'):
+        from dnnlib.array_files import check_array_file, declared_arrays
+        self.path, self.role = path, role
+        try:
+            check_array_file(path)
+            arrays = declared_arrays(path)
+        except ValueError as e:
+            raise BatchError('%s activations %s: %s' % (role, path, e)) from e
+        pool, spatial = (arrays.get(key, ((),))[0] for key in ('pool', 'spatial'))
+        if len(pool) != 2 or pool[1] != 2048 or tuple(spatial) != (pool[0], 2023):
+            raise BatchError('%s activations %s: need pool [N, 2048] and spatial [N, 2023], got %s and %s'
+                             % (role, path, list(pool), list(spatial)))
+        self.num_images = int(pool[0])
+
+    def load(self):
+        """(pool [N, 2048], spatial [N, 2023]) float32."""
+        with np.load(self.path, allow_pickle=False) as data:
+            return data['pool'].astype(np.float32), data['spatial'].astype(np.float32)

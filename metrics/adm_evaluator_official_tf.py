@@ -82,32 +82,28 @@ class Activations:
 
 
 def open_input(path, role):
-    """An AdmBatch (.npz), an ImageFolderBatch (folder), a ZipImagesBatch (.zip of images), or (pool, spatial) of
-    an activations file; errors name the file, before any work."""
+    """An AdmBatch (.npz), an ImageFolderBatch (folder), a ZipImagesBatch (.zip of images) or an ActivationsFile
+    (.npz with pool and spatial), checked without reading the images or activations; errors name the file."""
     import zipfile
 
-    from metrics.adm_batches import AdmBatch, BatchError, ImageFolderBatch, ZipImagesBatch
+    from metrics.adm_batches import ActivationsFile, AdmBatch, ImageFolderBatch, ZipImagesBatch
     if os.path.isdir(path):
         return ImageFolderBatch(path)
     if os.path.isfile(path) and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-        if 'arr_0.npy' not in names and 'pool.npy' not in names:
-            return ZipImagesBatch(path, role)
-        with np.load(path, allow_pickle=False) as data:
-            if 'pool' in data.files and 'arr_0' not in data.files:
-                pool, spatial = data['pool'], data['spatial'] if 'spatial' in data.files else None
-                if pool.ndim != 2 or pool.shape[1] != 2048 or spatial is None or spatial.shape != (len(pool), 2023):
-                    raise BatchError('%s activations %s: need pool [N, 2048] and spatial [N, 2023]' % (role, path))
-                return pool.astype(np.float32), spatial.astype(np.float32)
+        if 'arr_0.npy' not in names:
+            return ActivationsFile(path, role) if 'pool.npy' in names else ZipImagesBatch(path, role)
     return AdmBatch(path, role)
 
 
 def activations_of(source, inception, progress=True, desc='activations'):
-    """Activations of an AdmBatch (batches of 64 through the graph) or of given (pool, spatial)."""
+    """Activations of a batch (batches of 64 through the graph) or of an ActivationsFile (read)."""
     from tqdm.auto import tqdm
-    if isinstance(source, tuple):
-        return Activations(*source)
+
+    from metrics.adm_batches import ActivationsFile
+    if isinstance(source, ActivationsFile):
+        return Activations(*source.load())
     pools, spatials = [], []
     with tqdm(total=source.num_images, desc=desc, disable=not progress, unit='img') as bar:
         for batch in source.batches(BATCH_SIZE):

@@ -85,12 +85,10 @@ def read_run(path, name):
         results = json.load(open(results_path))
     except (OSError, ValueError) as e:
         raise TableError('%s: not readable JSON (%s)' % (results_path, e)) from e
+    from metrics.adm_evaluator_official_tf import FIVE
     if not isinstance(results, dict) or not ({'config', 'adm'} & set(results) or set(FIVE) <= set(results)):
         raise TableError('%s: not a results.json of this tool (no config)' % results_path)
     return _rows_of(results, name, results_path)
-
-
-FIVE = ('Inception Score', 'FID', 'sFID', 'Precision', 'Recall')
 
 
 def _settings(results, num_images, k):
@@ -104,6 +102,7 @@ def _settings(results, num_images, k):
 
 
 def _rows_of(results, name, where):
+    from metrics.adm_evaluator_official_tf import FIVE
     rows = []
     for row in results.get('truncation_sweep', []):
         settings = _settings(results, row['num_images'], row['nhood_sizes'][0])
