@@ -112,7 +112,7 @@ def run_experiments(settings, rows):
     if ctx.networks:
         results['networks'] = ctx.networks
     from metrics.gemm import choices_made
-    results['config']['gemm_chosen'] = choices_made()  # what gemm='auto' measured as faster, per feature width
+    results['config']['gemm_chosen'] = choices_made()  # what gemm='auto' races decided, per feature width
     results['finished'] = time.strftime('%Y-%m-%d %H:%M:%S')
     peak = peak_gpu_memory_gb()
     if peak is not None:
@@ -190,8 +190,6 @@ def run(settings, registry=REGISTRY):
 
 def check_run_folders(settings, registry):
     check_output_folders(settings, registry)
-    from metrics.gemm import remember_choices_in
-    remember_choices_in(settings.cache_dir)  # the GEMM choice is a cache entry like the others
     if settings.allow_large_images:
         from datasets.image_folder import allow_large_images
         allow_large_images(True)

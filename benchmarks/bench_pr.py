@@ -1,20 +1,25 @@
 """Benchmark: our knn_precision_recall_features vs the official four-matrix loop in NumPy.
 
     python benchmarks/bench_pr.py [--n 5000] [--d 4096] [--repeats 2] [--onednn both]
+    python benchmarks/bench_pr.py --fresh [--n 5000] [--d 4096]
 
 Both run in this one process on the same VGG-like features (N = M, k = 3,
 official default batch sizes). Ours is timed cold first (the first call in the
-process; gemm='auto' has measured its choice before, in a process of its own, as
-on every run after the first on a machine), then warm (best of --repeats). A first
-call is one sample of a machine whose speed drifts, so --first_calls fresh processes
-(this one included) each time one, and the median is reported.
+process; gemm='auto' races the two GEMM libraries on its own first tiles), then warm
+(best of --repeats). A first call is one sample of a machine whose speed drifts, so
+--first_calls fresh processes (this one included) each time one, and the median is reported.
+
+`--fresh`: the first use as a library user meets it, in each of the four settings (Eigen and oneDNN, each
+with the CPU as it is and capped at AVX2): 3 fresh processes per setting (benchmarks/api_first_call.py:
+NumPy imported before the project, nothing set up, no state from earlier runs), each timing our first call,
+a second call and the official loop side by side; the table gives medians and the median speed-up.
 Prints wall times, the cold/warm and speed-up ratios, whether the results are
 identical, and the peak extra resident memory of each call (sampled from
 /proc/self/status while it runs).
 
 How far from the machine's limit: the same run measures the effective GEMM rate (GFLOP/s) of
-TensorFlow and of NumPy's BLAS on one self-distance block (metrics.gemm.gemm_rates, what
-gemm='auto' decides by), says which one ours used, counts the GEMM work our algorithm does
+TensorFlow and of NumPy's BLAS on one self-distance block (metrics.gemm.gemm_rates), says which
+one ours used (what the race of gemm='auto' decided), counts the GEMM work our algorithm does
 (symmetric self-distance tiles, one shared cross matrix, counted as general GEMMs), and prints the
 lower bound = work / best effective rate beside our time, and the official loop run with the GEMM
 ours used (the baseline's algorithm with our GEMM). `--onednn both` runs the benchmark under
@@ -146,7 +151,7 @@ def run_once(args):
     t_cold, _, _ = measure(ours, 1)  # first call (TensorFlow is already loaded and initialized)
     cold_times = [t_cold] + more_first_calls(args)  # a first call is one sample of a drifting machine: take several
     official_numpy_pr.knn_precision_recall(ref[:1200], evl[:1200])  # warm-up of the baseline's BLAS threads
-    ours_used = precision_recall.DistanceBlock(args.d).gemm  # what 'auto' chose (features hold no repeated row)
+    ours_used = gemm.choices_made()['float32 d=%d' % args.d]['gemm']  # what the race of 'auto' decided
     same_gemm = tf_gemm if ours_used == 'tensorflow' else official_numpy_pr.numpy_gemm
 
     def baseline_same():
@@ -170,7 +175,7 @@ def run_once(args):
     work = our_gemm_flops(args.n, args.n, args.d)
     from tensorflow.python.util import _pywrap_util_port
     return {'onednn': bool(_pywrap_util_port.IsMklEnabled()), 'n': args.n, 'd': args.d, 'cpus': os.cpu_count(),
-            'cpu': args.cpu, 'gemm': ours_used, 't_choose_gemm': args.t_choose_gemm,
+            'cpu': args.cpu, 'gemm': ours_used,
             't_cold': float(np.median(cold_times)), 'cold_times': cold_times, 't_ours': t_ours,
             't_median_warm': float(np.median(warm_times)), 'mem_ours': mem_ours,
             't_base': t_base, 'mem_base': mem_base, 't_base_same_gemm': t_base_same, 'gemm_gflops': rates,
@@ -201,9 +206,6 @@ def report(r):
                                                      r['gemm'], r['our_gemm_gflop']))
     print('speed-up over the official loop: cold %.2fx, warm %.2fx; over the same loop with our GEMM: %.2fx'
           % (r['t_base'] / r['t_cold'], r['t_base'] / r['t_ours'], r['t_base_same_gemm'] / r['t_ours']))
-    if r['t_choose_gemm'] is not None:
-        print("gemm='auto' measured both GEMMs in %.2f s before (once per machine and setting, remembered in %s)"
-              % (r['t_choose_gemm'], os.path.relpath(os.path.dirname(gemm.choice_path(r['d'], 'float32')))))
     print('ours / lower bound: %.2f (1.00 = every second spent in GEMMs at the best rate)'
           % (r['t_ours'] / r['lower_bound']))
     print('cold / warm: %.3f (cold vs the median of the warm calls, %.3f s); first calls: %s s'
@@ -212,12 +214,31 @@ def report(r):
           % (r['results'][0], r['results'][1], r['identical']))
 
 
-def choose_gemm_first(args, env):
-    """Let gemm='auto' measure (if this machine and setting have not yet) in a process of its own, so that the
-    timed first call is a first call as every run after the first one on a machine sees it. -> seconds or None."""
-    if os.path.exists(gemm.choice_path(args.d, 'float32')):
-        return None
-    return float(result_of_this_script(['--d', str(args.d), '--choose_gemm'], env))
+def fresh_table(args):
+    """--fresh: for each setting, 3 fresh processes of benchmarks/api_first_call.py -> printed table."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'api_first_call.py')
+    print('First use through the API (NumPy imported first, nothing set up), N = M = %d, d = %d, k = 3, %d CPUs;'
+          ' medians of %d fresh processes' % (args.n, args.d, os.cpu_count(), args.first_calls))
+    print('%-24s %-10s %9s %9s %10s %9s %9s %10s %5s' % ('kernels', 'GEMM', 'first s', 'second s', 'official s',
+                                                      'speed-up', 'range', 'vs bound', 'same'))
+    for onednn, cpu in (('0', 'this'), ('1', 'this'), ('0', 'avx2'), ('1', 'avx2')):
+        env = {name: value for name, value in os.environ.items()
+               if name not in ('OPENBLAS_THREAD_TIMEOUT', 'TF_CPU_ALLOCATOR_USE_BFC')}  # as a user's shell has them
+        env.update(CPU_CAPS[cpu], TF_ENABLE_ONEDNN_OPTS=onednn)
+        runs = []
+        for _ in range(args.first_calls):
+            out = subprocess.run([sys.executable, script, '--n', str(args.n), '--d', str(args.d)], env=env,
+                                 capture_output=True, text=True, check=True).stdout
+            runs.append(json.loads(out.split('RESULT ', 1)[1]))
+        speedups = [r['t_official'] / r['t_first'] for r in runs]
+        bound = our_gemm_flops(args.n, args.n, args.d) / 1e9 / np.median([max(r['rates'].values()) for r in runs])
+        gemms = sorted({r['gemm'] for r in runs})
+        print('%-24s %-10s %9.3f %9.3f %10.3f %8.2fx %9s %10.2f %5s' % (
+            ('oneDNN' if onednn == '1' else 'Eigen') + (', capped at AVX2' if cpu == 'avx2' else ''), '/'.join(gemms),
+            np.median([r['t_first'] for r in runs]), np.median([r['t_second'] for r in runs]),
+            np.median([r['t_official'] for r in runs]), np.median(speedups),
+            '%.2f-%.2f' % (min(speedups), max(speedups)), np.median([r['t_first'] for r in runs]) / bound,
+            all(r['identical'] for r in runs)))
 
 
 def main():
@@ -234,19 +255,17 @@ def main():
                         help='fresh processes whose first call is timed (the median is reported)')
     parser.add_argument('--json', action='store_true', help=argparse.SUPPRESS)  # one subprocess's result
     parser.add_argument('--first_call', action='store_true', help=argparse.SUPPRESS)  # only one first call
-    parser.add_argument('--choose_gemm', action='store_true', help=argparse.SUPPRESS)  # only gemm='auto's measurement
+    parser.add_argument('--fresh', action='store_true',
+                        help='first use through the API in the four settings (Eigen/oneDNN, as is/capped at AVX2)')
     args = parser.parse_args()
-    if args.choose_gemm:
-        start = time.perf_counter()
-        gemm.measured_choice(args.d, 'float32')
-        print('RESULT %.6f' % (time.perf_counter() - start))
+    if args.fresh:
+        fresh_table(args)
         return
     if args.first_call:
         print('RESULT %.6f' % first_call_seconds(args))
         return
     capped = all(os.environ.get(name) == value for name, value in CPU_CAPS[args.cpu].items())
     if args.onednn == 'this' and capped:
-        args.t_choose_gemm = choose_gemm_first(args, os.environ)
         result = run_once(args)
         if args.json:
             print('RESULT ' + json.dumps(result))

@@ -31,8 +31,7 @@ CACHE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 # The cache's layout, in this one place. Downloads lie in the cache folder itself (`<md5 of the url>_<name>`);
 # the rest in these subfolders. Every file is recorded as the tool's (dnnlib.owned_files): --clear_cache
 # removes exactly those.
-CACHE_SUBFOLDERS = {'features': 'features', 'network notes': 'network_sources', 'inception': 'inception',
-                    'gemm choices': 'gemm'}
+CACHE_SUBFOLDERS = {'features': 'features', 'network notes': 'network_sources', 'inception': 'inception'}
 
 
 def cache_subfolder(what, cache_dir=None):

@@ -51,8 +51,8 @@ FLAGS = (
     Flag('minibatch_size', int, 8, 'images per network call (default 8)'),
     Flag('num_gpus', int, 1, 'devices to split work over (default 1)'),
     Flag('gemm', str, 'auto', choices=GEMM_CHOICES,
-         help='library of the distance products on a CPU: auto (default) measures both once per machine and keeps '
-              'the faster; whatever the choice, passes over sets that repeat a row use TensorFlow (official ties: '
+         help='library of the distance products on a CPU: auto (default) times both on the first tiles of each '
+              'evaluation and continues with the faster; whatever the choice, passes over sets that repeat a row use TensorFlow (official ties: '
               'a speed setting never changes a number)'),
     Flag('random_seed', int, 1234, 'latent seed of the generated images (default 1234)'),
     Flag('nhood_sizes', int, (3,), 'k values (default 3)', many=True),

@@ -117,7 +117,8 @@ class DistanceBlock:
             between identical vectors (rows carry content ids). False keeps the official order.
         overflow: 'refuse' (float16 arithmetic that overflows is an error) or 'count' (float16 only: the
             distances are used as computed, inf or NaN, as NVIDIA's pr50k3; see metrics.convention.OVERFLOWS).
-        gemm: 'auto' (the faster library on this machine, see metrics.gemm), 'tensorflow' or 'numpy'.
+        gemm: 'auto' (the faster library, raced on the first pass's own tiles: see metrics.gemm and
+            `decide`), 'tensorflow' or 'numpy'.
             Exact-ties blocks always use TensorFlow: their GEMMs of one fixed shape make a dot product a
             pure function of its two vectors, and OpenBLAS gives identical columns different dot
             products by their position in a GEMM. For the same reason every choice runs a pass whose sets
@@ -137,7 +138,14 @@ class DistanceBlock:
         self.dtype = dtype
         self.tf_dtype = tf.as_dtype(dtype)
         self.devices = compute_devices(self.num_gpus)
-        self.gemm = gemms.resolve('tensorflow' if self.exact_ties else gemm, dtype, self.devices, num_features)
+        self.gemm = gemms.resolve('tensorflow' if self.exact_ties else gemm, dtype, self.devices)
+        self.gemm_seconds = None  # with 'auto': {library: seconds} of the race that decided it
+
+    def decide(self, name, seconds):
+        """Fix an 'auto' block's GEMM library to `name` (what a race on its first pass found faster; metrics.knn):
+        every later pass with this block uses it."""
+        self.gemm, self.gemm_seconds = name, dict(seconds)
+        gemms.record_decision(self.dtype, self.num_features, name, seconds)
 
     @classmethod
     def for_convention(cls, convention, num_features, options):

@@ -1,33 +1,26 @@
 """The matrix product U V^T of the distance blocks: by TensorFlow, or by the BLAS NumPy links (CPU only).
 
 Nearly all the time of a k-NN metric goes into one product, U V^T of two feature batches. Which library
-does it fastest depends on the CPU, not on its name: on CPUs with AVX-512 TensorFlow's kernels (oneDNN or
-its Eigen contraction) lead; without, NumPy's OpenBLAS is ~1.5x faster at our tile shape, and it has a
-symmetric rank-k product (`a @ a.T`) that does the diagonal self-distance tiles at half the work.
+does it fastest depends on the CPU and on the moment, not on its name: on CPUs with AVX-512 TensorFlow's
+kernels (oneDNN or its Eigen contraction) lead; without, NumPy's OpenBLAS is ~1.5-2x faster at our tile shape,
+and it has a symmetric rank-k product (`a @ a.T`) that does the diagonal self-distance tiles at half the work.
 
     GEMMS             'tensorflow' | 'numpy'
-    resolve(choice, dtype, devices, d)   'auto' -> the faster of the two on this machine, measured once
-                                         on a distance block and remembered in <cache>/gemm (the cache:
-                                         remember_choices_in(folder), e.g. run_metric's --cache_dir;
-                                         default dnnlib.util.CACHE_DIR); GPUs and float16
-                                         always use TensorFlow (DistanceBlock adds exact-ties blocks).
+    resolve(choice, dtype, devices)      'tensorflow' or 'numpy' when fixed (asked for; GPUs and float16 always
+                                         TensorFlow), else 'auto': undecided until the call's first pass races
+                                         the two on its own first tiles (`race`; metrics.knn).
+    race({name: run})                    times one real tile in each library -> the faster.
     product(name, U, V)                  U V^T [n, m] as a tensor, one GEMM per COLUMN_TILE columns.
 
-Like the kernel family (TF_ENABLE_ONEDNN_OPTS), the choice can change the last bit of a dot product; it
-never changes the formula. results.json records which one ran.
+Nothing is measured apart from the work and nothing outlives a call: a choice made while the machine was busy
+cannot slow a later quiet call. Like the kernel family (TF_ENABLE_ONEDNN_OPTS), the library can change the
+last bit of a dot product; it never changes the formula. results.json records which one ran.
 """
-import functools
-import hashlib
-import json
-import os
-import platform
 import time
 
 import numpy as np
 import tensorflow as tf
 
-from dnnlib import owned_files, util
-from dnnlib.output_files import atomic_output
 from metrics.options import check_gemm_choice
 
 GEMMS = ('tensorflow', 'numpy')
@@ -42,31 +35,22 @@ MEASURE_ROWS = 1024  # = knn.ROW_TILE, the row tile of every pass
 MEASURE_COLUMNS = 4 * COLUMN_TILE
 ALIGN_BYTES = 64  # TensorFlow's kernels require buffers aligned to this (EIGEN_MAX_ALIGN_BYTES)
 # A BLAS's worker threads spin for a while after a call before they sleep (OpenBLAS: 2^28 cycles, ~0.1 s);
-# on a machine with few cores they would slow whatever runs next. A measurement starts after this pause.
+# on a machine with few cores they would slow whatever runs next. A benchmark's timed run starts after this pause.
 IDLE_SECONDS = 0.2
-MEASUREMENT = 2  # version of `gemm_rates`' method (2: alternated runs, each after an idle pause)
-_chosen = {}  # fingerprint -> (dtype, d, name), for this process
-_memory = {'folder': None}  # where measured choices are remembered (None: dnnlib.util.CACHE_DIR/gemm)
+_decided = {}  # '<dtype> d=<d>' -> {'gemm': name, 'seconds': {name: s}}: the races of this process
 
 
-def remember_choices_in(cache_dir):
-    """Keep measured choices in `cache_dir`/gemm (recorded there as the tool's files: --clear_cache removes them)."""
-    _memory['folder'] = util.cache_subfolder('gemm choices', cache_dir)
-
-
-def resolve(choice, dtype, devices, num_features):
-    """The GEMM a block uses: 'tensorflow' or 'numpy'.
+def resolve(choice, dtype, devices):
+    """The GEMM a block uses: 'tensorflow', 'numpy', or 'auto' (decided by `race` on its first pass's tiles).
 
     choice: 'auto', 'tensorflow' or 'numpy' (Options.gemm); dtype: block dtype name; devices: the block's
-    device names; num_features: d. NumPy serves float32/float64 blocks on CPUs only: on a GPU, and for
-    float16 (NumPy has no float16 BLAS), every choice is TensorFlow.
+    device names. NumPy serves float32/float64 blocks on CPUs only: on a GPU, and for float16 (NumPy has no
+    float16 BLAS), every choice is TensorFlow.
     """
     check_gemm_choice(choice)
     if dtype == 'float16' or not cpu_only(devices):
         return 'tensorflow'
-    if choice != 'auto':
-        return choice
-    return measured_choice(num_features, dtype)
+    return choice
 
 
 def cpu_only(devices):
@@ -74,79 +58,47 @@ def cpu_only(devices):
     return not any('gpu' in device.lower() for device in devices)
 
 
-def measured_choice(num_features, dtype):
-    """The faster library on a self-distance block (`gemm_rates`) on this machine, measured once and remembered."""
-    key = fingerprint(num_features, dtype)
-    if key in _chosen:
-        return _chosen[key][2]
-    path = _path_of(key)
-    try:
-        with open(path) as f:
-            stored = json.load(f)
-        name = stored.get('choice') if isinstance(stored, dict) else None  # anything else: measured anew
-    except (OSError, ValueError):
-        name = None
-    if name not in GEMMS:
-        rates = gemm_rates(num_features, dtype)
-        name = max(GEMMS, key=lambda gemm: rates[gemm])
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            owned_files.track(os.path.dirname(path))
-            with atomic_output(path, 'w') as f:
-                json.dump({'choice': name, 'gflops': rates, 'machine': machine_description()}, f, indent=1)
-        except OSError:
-            pass  # a read-only cache: measure again next time
-    _chosen[key] = (str(dtype), int(num_features), name)
-    return name
+def race(runs, scales=None):
+    """{name: run} for each of GEMMS, every run computing the same real tile -> (the faster name,
+    {name: result}, {name: seconds}).
+
+    scales: {name: factor} applied to a library's time before the comparison (its time on the whole work per
+    unit of race time; default 1). TensorFlow runs first: NumPy's BLAS threads may spin for a while after their
+    call (a library user who loaded NumPy before this project gets OpenBLAS's default ~0.1 s), which would slow
+    a run that follows them. One run each: a race tile is a [rows, d] x [d, COLUMN_TILE] GEMM, tens of ms at
+    d = 4,096, long enough that thread start-up does not decide it; the loser's tile is the only work done
+    twice (~2-4% of a P&R at N = 5,000).
+    """
+    scales = scales or {}
+    results, seconds = {}, {}
+    for name in GEMMS:
+        start = time.perf_counter()
+        results[name] = runs[name]()
+        seconds[name] = time.perf_counter() - start
+    return min(GEMMS, key=lambda name: seconds[name] * scales.get(name, 1.0)), results, seconds
+
+
+def record_decision(dtype, num_features, name, seconds):
+    """Keep what a race decided, for `choices_made` (results files say which library ran)."""
+    _decided['%s d=%d' % (dtype, num_features)] = {'gemm': name, 'seconds': dict(seconds)}
 
 
 def choices_made():
-    """{'<dtype> d=<d>': 'tensorflow' | 'numpy'}: what gemm='auto' chose in this process (for results files)."""
-    return {'%s d=%d' % (dtype, d): name for dtype, d, name in _chosen.values()}
-
-
-def choice_path(num_features, dtype):
-    """Where this machine's measured choice for (d, dtype) is remembered."""
-    return _path_of(fingerprint(num_features, dtype))
-
-
-def _path_of(key):
-    return os.path.join(_memory['folder'] or util.cache_subfolder('gemm choices'), key + '.json')
-
-
-@functools.lru_cache(maxsize=None)
-def machine_description():
-    """What the GEMM speeds depend on: CPU model and count, library versions, kernel settings (read once per
-    process: the libraries read their settings when loaded)."""
-    model = platform.processor()
-    try:
-        with open('/proc/cpuinfo') as f:
-            model = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), model)
-    except OSError:
-        pass
-    from tensorflow.python.util import _pywrap_util_port
-    env = {name: os.environ[name] for name in sorted(os.environ)
-           if name in ('ONEDNN_MAX_CPU_ISA', 'DNNL_MAX_CPU_ISA', 'OPENBLAS_CORETYPE', 'OPENBLAS_NUM_THREADS',
-                       'OMP_NUM_THREADS', 'MKL_NUM_THREADS')}
-    return {'cpu': model, 'cpus': os.cpu_count(), 'tensorflow': tf.__version__, 'numpy': np.__version__,
-            'onednn': bool(_pywrap_util_port.IsMklEnabled()), 'env': env}
-
-
-def fingerprint(num_features, dtype):
-    """Key of a remembered choice: the machine, d, dtype, and how it was measured (a new method measures anew)."""
-    text = json.dumps([machine_description(), int(num_features), str(dtype), MEASUREMENT], sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """{'<dtype> d=<d>': {'gemm': 'tensorflow' | 'numpy', 'seconds': {name: race seconds}}}: what gemm='auto'
+    decided in this process (the latest race per dtype and width)."""
+    return {key: dict(value) for key, value in _decided.items()}
 
 
 def gemm_rates(num_features, dtype='float32', repeats=3):
-    """{'tensorflow', 'numpy'}: effective GFLOP/s of each on one self-distance block (best of `repeats`).
+    """{'tensorflow', 'numpy'}: effective GFLOP/s of each on one self-distance block (best of `repeats`); for
+    benchmarks (the GEMM lower bound of benchmarks/bench_pr.py), never for a choice.
 
     The block is what the passes multiply: rows [MEASURE_ROWS, d] against MEASURE_COLUMNS columns whose
     first rows they are, through `product` -- so NumPy's rank-k update of the diagonal square (a
     quarter of the block; ~1/6 of a whole P&R's products at N = 5,000) counts at the share it has in
     real work, and the rate is the block's full multiply-add count over its time. The two libraries are
     timed in alternation (one run each per round), so a drift of a shared machine's speed during the
-    measurement touches both alike instead of deciding the choice, and each run starts after a pause of up to
+    measurement touches both alike, and each run starts after a pause of up to
     IDLE_SECONDS (the other library's threads have stopped spinning).
     """
     x = np.random.RandomState(0).standard_normal((MEASURE_COLUMNS, num_features)).astype(dtype)

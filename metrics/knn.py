@@ -22,8 +22,10 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from metrics import gemm as gemms
 from metrics.convention import array_dtype
 from metrics.options import DEFAULT
+from metrics.top_values import largest_per_column, largest_per_row
 
 # float16 unit roundoff 2^-11 times 4: a comparison of squared distances whose two sides differ by less than
 # FP16_BAND * (|u|^2 + |v|^2) can come out either way once the terms of |u|^2 - 2 u.v + |v|^2 (or a square root)
@@ -41,9 +43,13 @@ def _merged_smallest(best, negated, count):
     """The `count` smallest values of each row of [best, -negated], ascending.
 
     best: [n, count] ascending running lists; negated: [n, m] new values, negated (top_k finds largest).
-    The block's own `count` largest are found first, so the full block is never copied into a concat.
+    The block's own `count` largest are found first (metrics.top_values), so the full block is never copied.
     """
-    top = tf.math.top_k(negated, k=min(count, int(negated.shape[1])), sorted=False).values
+    return _merged(best, largest_per_row(negated, count), count)
+
+
+def _merged(best, top, count):
+    """The `count` smallest of each row of [best, -top], ascending (top: a block's own largest negated values)."""
     return -tf.math.top_k(tf.concat([-best, top], axis=1), k=count, sorted=True).values
 
 
@@ -53,7 +59,7 @@ RESIDENT_BYTES_LIMIT = 8 << 30  # feature sets up to this size get a device copy
 class PreparedFeatures:
     """Features in the block dtype, with squared norms, for repeated blocking.
 
-    For a block whose GEMMs NumPy does, the features stay a host array (no copy when they already are a
+    For a block whose GEMMs NumPy does (or may do: gemm 'auto', still undecided), the features stay a host array (no copy when they already are a
     C-contiguous array of the block dtype; a set above RESIDENT_BYTES_LIMIT is converted per block) and
     blocks are views of it. Otherwise a set of at most RESIDENT_BYTES_LIMIT bytes is converted once and
     kept as a tensor (one copy, on the device: fastest); a larger set stays in host memory and each
@@ -69,7 +75,7 @@ class PreparedFeatures:
             resident = features.shape[0] * features.shape[1] * block.tf_dtype.size <= RESIDENT_BYTES_LIMIT
         self.resident = resident
         self._x, self._norms = None, {}
-        if block.gemm == 'numpy':  # converted once when resident, else per block (as a streamed tensor set)
+        if block.gemm != 'tensorflow':  # converted once when resident, else per block (as a streamed tensor set)
             self.host = np.ascontiguousarray(features, block.tf_dtype.as_numpy_dtype) if resident else features
         else:
             self.host = None if resident else features
@@ -151,15 +157,15 @@ def shares_rows(a, b=None):
 def pass_gemm(block, a, b=None):
     """The GEMM library of one pass over the rows of A against those of B (B None: A against itself).
 
-    NumPy when the block chose it and both sets are host-held; but when a row repeats (within a set, or in
-    both), TensorFlow, whatever was asked (gemm='numpy' too: a speed setting never changes a number): its
+    The block's ('numpy', or 'auto': raced on the pass's first block, `_block_distances`) when both sets are
+    host-held; but when a row repeats (within a set, or in both), TensorFlow, whatever was asked (gemm='numpy' too: a speed setting never changes a number): its
     kernels give a dot product the same value wherever the pair sits in the matrices, which the official
     results rely on at exact duplicates (a copy's nearest neighbour is the first copy; a copy lies on its
     twin's sphere, not outside it).
     """
-    if block.gemm != 'numpy' or any(s.host is None for s in _distinct_sets(a, b)) or shares_rows(a, b):
+    if block.gemm == 'tensorflow' or any(s.host is None for s in _distinct_sets(a, b)) or shares_rows(a, b):
         return 'tensorflow'
-    return 'numpy'
+    return block.gemm
 
 
 def content_ids(*feature_sets):
@@ -207,17 +213,29 @@ def kth_nearest_radii(block, features, nhood_sizes, options=DEFAULT, desc='k-NN 
         i1 = min(i0 + tile, n)
         j1 = min(j0 + col_batch_size, n)
         col_offset = max(i1 - j0, 0)  # columns before this belong to the diagonal tile (already rows)
-        col_set = features.rows(j0, j1, gemm)
-        # the diagonal block's rows as the first of its columns: NumPy then sees the symmetric square
-        row_set = tuple(x[:i1 - i0] for x in col_set) if j0 == i0 and j1 >= i1 else features.rows(i0, i1, gemm)
-        rows, cols, ok = _self_block(block, row_set, col_set,
-                                     tf.convert_to_tensor(best[i0:i1]), tf.convert_to_tensor(best[j0 + col_offset:j1]),
-                                     col_offset)
+        D, ok = _block_distances(block, gemm, _self_operands(features, i0, i1, j0, j1),
+                                 diagonal_share(steps, n, tile, col_batch_size))
+        gemm = block.gemm if gemm == 'auto' else gemm  # the race's winner, for the next blocks
+        rows, cols = _self_block(block, D, tf.convert_to_tensor(best[i0:i1]),
+                                 tf.convert_to_tensor(best[j0 + col_offset:j1]), col_offset)
         _raise_unless_finite(block, ok)
         best[i0:i1] = rows.numpy()
         best[j0 + col_offset:j1] = cols.numpy()
     radii = best[:, list(nhood_sizes)]
     return radii.astype(np.float16) if block.dtype == 'float16' else radii
+
+
+def _self_operands(features, i0, i1, j0, j1):
+    """operands(library) -> (rows i0..i1-1, columns j0..j1-1) of a self-distance block, for `_block_distances`.
+
+    A diagonal block's rows are the first of its columns (a view): NumPy then sees the symmetric square.
+    """
+    def operands(library):
+        col_set = features.rows(j0, j1, library)
+        if j0 == i0 and j1 >= i1:
+            return _columns(col_set, 0, i1 - i0), col_set
+        return features.rows(i0, i1, library), col_set
+    return operands
 
 
 def _raise_unless_finite(block, nonfinite):
@@ -250,16 +268,57 @@ def _distances(block, U, V):
     return (tf.cast(D, tf.float32) if D.dtype == tf.float16 else D), ok
 
 
-def _self_block(block, Xi, Xj, best_rows, best_cols, col_offset):
-    """Merge one self-distance block into the running top lists of its rows and, transposed, its columns."""
+def _columns(sets, begin, end=None):
+    """Columns begin..end-1 of a block's column set (features, norms[, ids]): views, tile boundaries kept."""
+    return tuple(x[begin:end] for x in sets)
+
+
+def _block_distances(block, gemm, operands, diagonal_share=0.0):
+    """(distances, nonfinite count) of one block; operands(library) -> (row set, column set) in its form.
+
+    gemm 'auto' (an undecided block's first block of a pass that NumPy could serve): the two libraries race on
+    the block's second column tile (metrics.gemm.race; the first may be a diagonal square), the winner computes
+    the other columns and is the block's GEMM from then on (`DistanceBlock.decide`). Every column tile is the
+    winner's own, so the numbers are those of a call that used it throughout. NumPy's time counts at the share of
+    the pass's work it does in full: diagonal squares (`diagonal_share` of the pass's column tiles) are half the
+    work by its symmetric product. A block of fewer than 2 column tiles is too small to race: TensorFlow.
+    """
+    if gemm != 'auto':
+        return _distances(block, *operands(gemm))
+    tile = gemms.COLUMN_TILE
+    rows, cols = operands('numpy')
+    if len(cols[0]) < 2 * tile:
+        block.decide('tensorflow', {})
+        return _distances(block, *operands('tensorflow'))
+    raced_cols = _columns(cols, tile, 2 * tile)
+    winner, raced, seconds = gemms.race(
+        {'tensorflow': lambda: _distances(block, block.prepare(rows[0]), block.prepare(raced_cols[0])),
+         'numpy': lambda: _distances(block, rows, raced_cols)}, {'numpy': 1 - diagonal_share / 2})
+    block.decide(winner, seconds)
+    if winner == 'tensorflow':
+        rows, cols = operands(winner)
+    parts = [_distances(block, rows, _columns(cols, 0, tile)), raced[winner],
+             _distances(block, rows, _columns(cols, 2 * tile))]
+    return tf.concat([D for D, _ in parts], axis=1), tf.add_n([ok for _, ok in parts])
+
+
+def diagonal_share(steps, n, tile, col_batch_size):
+    """Share of a self-distance pass's column tiles that are diagonal squares; steps [(i0, j0)] as in
+    `kth_nearest_radii`."""
+    tiles = [-(-(min(j0 + col_batch_size, n) - j0) // gemms.COLUMN_TILE) for _, j0 in steps]
+    return sum(i0 == j0 for i0, j0 in steps) / max(sum(tiles), 1)
+
+
+def _self_block(block, D, best_rows, best_cols, col_offset):
+    """Merge one self-distance block D [rows, cols] into the running top lists of its rows and, transposed, its
+    columns."""
     count = best_rows.shape[1]
-    D, ok = _distances(block, Xi, Xj)
     if block.overflow == 'count':  # NaN sorts last, as np.partition sorts it in NVIDIA's code (top_k: first)
         D = tf.where(tf.math.is_nan(D), tf.constant(np.inf, D.dtype), D)
     negated = -D
     new_rows = _merged_smallest(best_rows, negated, count)
-    new_cols = _merged_smallest(best_cols, tf.transpose(negated[:, col_offset:]), count)
-    return new_rows, new_cols, ok
+    new_cols = _merged(best_cols, largest_per_column(negated, count)[col_offset:], count)
+    return new_rows, new_cols
 
 
 Spheres = collections.namedtuple('Spheres', 'points radii')
@@ -316,8 +375,9 @@ def membership_pass(block, a, b, convention, options=DEFAULT, fields=('inside',)
     for i0, j0 in tqdm(steps, desc=desc, disable=not options.progress, leave=False):
         i1 = min(i0 + tile, a.points.n)
         j1 = min(j0 + options.col_batch_size, b.points.n)
-        rows_a, rows_b = a.points.rows(i0, i1, gemm), b.points.rows(j0, j1, gemm)
-        D, ok = _distances(block, rows_a, rows_b)
+        D, ok = _block_distances(block, gemm, lambda library, i0=i0, i1=i1, j0=j0, j1=j1: (
+            a.points.rows(i0, i1, library), b.points.rows(j0, j1, library)))
+        gemm = block.gemm if gemm == 'auto' else gemm  # the race's winner, for the next blocks
         _raise_unless_finite(block, ok)
         r_b = [tf.constant(radii_b[j0:j1, k])[None, :] for k in range(radii_b.shape[1])]  # [1, c] each
         r_a = None if radii_a is None else [tf.constant(radii_a[i0:i1, k])[:, None] for k in range(radii_a.shape[1])]
@@ -325,7 +385,8 @@ def membership_pass(block, a, b, convention, options=DEFAULT, fields=('inside',)
         in_a = None if r_a is None else [inside(D, r) for r in r_a]  # [t, c]: row of B inside sphere of A
         band = None
         if 'band' in fields:
-            band = FP16_BAND * (tf.cast(rows_a[1], D.dtype)[:, None] + tf.cast(rows_b[1], D.dtype)[None, :])
+            norms_a, norms_b = a.points.norms(gemm)[i0:i1], b.points.norms(gemm)[j0:j1]
+            band = FP16_BAND * (tf.cast(norms_a, D.dtype)[:, None] + tf.cast(norms_b, D.dtype)[None, :])
         sides[0].add(slice(i0, i1), j0, _reduce(D, 1, in_b, in_a, r_b, eps_t, band, fields))
         if len(sides) > 1:
             sides[1].add(slice(j0, j1), i0, _reduce(D, 0, in_a, in_b, r_a, eps_t, band, fields))

@@ -26,7 +26,8 @@ class Options:
     row_batch_size, col_batch_size: rows x columns of one distance block (memory ~ their product).
     minibatch_size: images per network call.
     progress: show tqdm progress bars.
-    gemm: library of the distance GEMMs on a CPU: 'auto' (the faster one, measured; metrics.gemm),
+    gemm: library of the distance GEMMs on a CPU: 'auto' (the faster one, raced on each call's first tiles;
+        metrics.gemm),
         'tensorflow' or 'numpy'.
     """
     num_gpus: int = 1

@@ -96,3 +96,28 @@ def _check_kind(network_name, key, value, default):
     if not ok or (not integral and not np.isfinite(value)):
         raise ValueError('%s: static kwarg %s=%r is not %s' % (network_name, key, value,
                                                                'a whole number' if integral else 'a finite number'))
+
+
+TRUNCATION_KWARGS = ('truncation_psi', 'truncation_cutoff', 'is_validation', 'truncation_psi_val',
+                     'truncation_cutoff_val')
+
+
+class TruncatingGenerator:
+    """Mixin of the generators with the truncation trick (G_style, G_main) for `Network.run`: the truncation kwargs
+    become one per-layer coefficient vector fed as a tensor, so every psi and cutoff reuses one trace.
+
+    Subclasses define `truncation_coefs(**TRUNCATION_KWARGS)` -> float32 [num_layers] or None (off), and
+    TRUNCATION_DEFAULTS: the official call's defaults of those kwargs; their call takes `truncation=` coefficients.
+    """
+    TRUNCATION_DEFAULTS = {}
+
+    def split_run_kwargs(self, dynamic_kwargs):
+        """(kwargs that shape the graph, {name: array fed as a tensor}) of one Network.run call."""
+        kwargs = dict(dynamic_kwargs)
+        picked = dict(self.TRUNCATION_DEFAULTS)
+        picked.update((key, kwargs.pop(key)) for key in TRUNCATION_KWARGS if key in kwargs)
+        coefs = self.truncation_coefs(**picked)
+        if coefs is None:  # truncation off, whatever the network's own defaults say
+            kwargs.update(truncation_psi=None, is_validation=False)
+            return kwargs, {}
+        return kwargs, {'truncation': np.asarray(coefs, np.float32)}

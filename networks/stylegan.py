@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from networks import layers
-from networks.base import BuiltNetwork, take_kwargs
+from networks.base import BuiltNetwork, TruncatingGenerator, take_kwargs
 
 MAPPING_DEFAULTS = dict(latent_size=512, label_size=0, dlatent_size=512, dlatent_broadcast=None, mapping_layers=8,
                         mapping_fmaps=512, mapping_lrmul=0.01, mapping_nonlinearity='lrelu', use_wscale=True,
@@ -197,7 +197,7 @@ class GSynthesis(BuiltNetwork):
         return tf.transpose(images, [0, 3, 1, 2])
 
 
-class GStyle(BuiltNetwork):
+class GStyle(TruncatingGenerator, BuiltNetwork):
     """Style-based generator: latents [N, latent_size], labels [N, label_size] -> images [N, C, R, R].
 
     Dynamic kwargs as the official G_style: truncation_psi (default 0.7; 1 or None = off),
@@ -235,15 +235,19 @@ class GStyle(BuiltNetwork):
         ones = np.ones([self.num_layers], dtype=np.float32)
         return np.where(np.arange(self.num_layers) < cutoff, psi * ones, ones).astype(np.float32)
 
+    TRUNCATION_DEFAULTS = dict(truncation_psi='default', truncation_cutoff='default', truncation_psi_val=None,
+                               truncation_cutoff_val=None, is_validation=False)
+
     def dlatents(self, latents_in, labels_in, truncation_psi='default', truncation_cutoff='default',
                  truncation_psi_val=None, truncation_cutoff_val=None, is_validation=False, is_training=False,
-                 **_dynamic):
-        """What G_style feeds to the synthesis network: mapped and truncated w, [N, num_layers, dlatent_size]."""
+                 truncation=None, **_dynamic):
+        """What G_style feeds to the synthesis network: mapped and truncated w, [N, num_layers, dlatent_size].
+        truncation: per-layer coefficients given directly (Network.run feeds them; the kwargs are then ignored)."""
         if is_training:
             raise NotImplementedError('%s: is_training=True (training mode) is not supported' % self.name)
         dlatents = self.mapping(latents_in, labels_in)
-        coefs = self.truncation_coefs(truncation_psi, truncation_cutoff, is_validation, truncation_psi_val,
-                                      truncation_cutoff_val)
+        coefs = truncation if truncation is not None else self.truncation_coefs(
+            truncation_psi, truncation_cutoff, is_validation, truncation_psi_val, truncation_cutoff_val)
         if coefs is not None:
             dlatents = self.dlatent_avg + (dlatents - self.dlatent_avg) * coefs[None, :, None]
         return dlatents

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from dnnlib.tflib.ops.fused_bias_act import fused_bias_act
 from dnnlib.tflib.ops.upfirdn_2d import upsample_2d, upsample_conv_2d
-from networks.base import BuiltNetwork, take_kwargs
+from networks.base import BuiltNetwork, TruncatingGenerator, take_kwargs
 from networks.layers import noise_input
 from networks.stylegan import GMapping
 
@@ -172,7 +172,7 @@ class G2Synthesis(BuiltNetwork):
         return tf.transpose(y, [0, 3, 1, 2])
 
 
-class GMain(BuiltNetwork):
+class GMain(TruncatingGenerator, BuiltNetwork):
     """StyleGAN2 generator: latents [N, latent_size], labels [N, label_size] -> images [N, C, R, R].
 
     Dynamic kwargs as the official G_main: truncation_psi (default 0.5), truncation_cutoff (default None = every
@@ -194,6 +194,9 @@ class GMain(BuiltNetwork):
         self.input_shapes = [list(s) for s in self.mapping.input_shapes]
         self.output_names = ['images_out']
         self.output_shapes = [list(self.synthesis.output_shapes[0])]
+
+    TRUNCATION_DEFAULTS = dict(truncation_psi='default', truncation_cutoff='default', is_validation=None,
+                               truncation_psi_val='default', truncation_cutoff_val='default')
 
     def truncation_coefs(self, truncation_psi='default', truncation_cutoff='default', is_validation=None,
                          truncation_psi_val='default', truncation_cutoff_val='default'):
@@ -221,8 +224,9 @@ class GMain(BuiltNetwork):
         return dlatents
 
     def __call__(self, latents_in, labels_in, randomize_noise=None, truncation_psi='default',
-                 truncation_cutoff='default', is_validation=None, **kwargs):
-        coefs = self.truncation_coefs(truncation_psi, truncation_cutoff, is_validation,
-                                      kwargs.pop('truncation_psi_val', 'default'),
-                                      kwargs.pop('truncation_cutoff_val', 'default'))
+                 truncation_cutoff='default', is_validation=None, truncation=None, **kwargs):
+        """truncation: per-layer coefficients given directly (Network.run feeds them; the kwargs are then ignored)."""
+        psi_val, cutoff_val = kwargs.pop('truncation_psi_val', 'default'), kwargs.pop('truncation_cutoff_val', 'default')
+        coefs = truncation if truncation is not None else self.truncation_coefs(
+            truncation_psi, truncation_cutoff, is_validation, psi_val, cutoff_val)
         return self.synthesis(self.dlatents(latents_in, labels_in, coefs, **kwargs), randomize_noise=randomize_noise)

@@ -1,12 +1,11 @@
 """The GEMM choice of the distance blocks (metrics/gemm.py): NumPy's BLAS or TensorFlow's, same official results."""
-import json
-import os
-
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import precision_recall as pr
+from benchmarks.feature_recipes import vgglike
+from dnnlib import util as gemm_util
 from metrics import gemm, knn
 from metrics.distance_block import DistanceBlock, host_distances
 from metrics.options import Options
@@ -54,51 +53,61 @@ def test_host_distances_follow_the_official_order_and_clamp():
     assert host_distances(u, nu, u[:5], nu[:5]).min() == 0  # self distances clamp at 0
 
 
-def test_resolve_keeps_gpus_float16_and_exact_ties_on_tensorflow(monkeypatch):
-    monkeypatch.setattr(gemm, 'measured_choice', lambda d, dtype: 'numpy')
-    assert gemm.resolve('auto', 'float32', ['/device:CPU:0'], 64) == 'numpy'
-    assert gemm.resolve('auto', 'float32', ['/device:GPU:0'], 64) == 'tensorflow'
-    assert gemm.resolve('numpy', 'float16', ['/device:CPU:0'], 64) == 'tensorflow'
-    assert gemm.resolve('tensorflow', 'float32', ['/device:CPU:0'], 64) == 'tensorflow'
+def test_resolve_keeps_gpus_float16_and_exact_ties_on_tensorflow():
+    assert gemm.resolve('auto', 'float32', ['/device:CPU:0']) == 'auto'  # decided by the first pass's race
+    assert gemm.resolve('auto', 'float32', ['/device:GPU:0']) == 'tensorflow'
+    assert gemm.resolve('numpy', 'float16', ['/device:CPU:0']) == 'tensorflow'
+    assert gemm.resolve('tensorflow', 'float32', ['/device:CPU:0']) == 'tensorflow'
     assert DistanceBlock(8, exact_ties=True, gemm='numpy').gemm == 'tensorflow'
     with pytest.raises(ValueError, match='gemm must be one of'):
-        gemm.resolve('blas', 'float32', ['/device:CPU:0'], 64)
+        gemm.resolve('blas', 'float32', ['/device:CPU:0'])
     with pytest.raises(ValueError, match='gemm must be one of'):
         Options(gemm='blas')
 
 
-def test_auto_measures_once_per_machine_and_remembers(monkeypatch, tmp_path):
-    monkeypatch.setattr(gemm.util, 'CACHE_DIR', str(tmp_path))
-    monkeypatch.setattr(gemm, '_chosen', {})
-    calls = []
-
-    def rates(d, dtype):
-        calls.append(d)
-        return {'tensorflow': 1.0, 'numpy': 2.0}
-    monkeypatch.setattr(gemm, 'gemm_rates', rates)
-    assert gemm.measured_choice(40, 'float32') == 'numpy'
-    saved = json.load(open(gemm.choice_path(40, 'float32')))
-    assert saved['choice'] == 'numpy' and saved['gflops'] == {'tensorflow': 1.0, 'numpy': 2.0}
-    assert saved['machine']['cpus'] == os.cpu_count()
-    monkeypatch.setattr(gemm, '_chosen', {})  # a new process: the file decides, nothing is measured
-    assert gemm.measured_choice(40, 'float32') == 'numpy' and calls == [40]
-    assert gemm.choices_made() == {'float32 d=40': 'numpy'}
-    for number, text in enumerate(['{"choice": "cuBLAS"}', '[1, 2]', '"numpy"', 'null', '{"choice": ']):
-        with open(gemm.choice_path(41 + number, 'float32'), 'w') as f:
-            f.write(text)  # unusable (valid JSON that is not an object too): measured again, no TypeError
-        assert gemm.measured_choice(41 + number, 'float32') == 'numpy' and calls[-1] == 41 + number
+def test_race_runs_tensorflow_first_and_scales_the_times(monkeypatch):
+    clock = iter([0.0, 3.0, 10.0, 12.0])  # TensorFlow 3 s, NumPy 2 s
+    monkeypatch.setattr(gemm.time, 'perf_counter', lambda: next(clock))
+    order = []
+    runs = {name: (lambda name=name: order.append(name) or name.upper()) for name in gemm.GEMMS}
+    winner, results, seconds = gemm.race(runs)
+    assert order == ['tensorflow', 'numpy'] and winner == 'numpy'
+    assert results == {'tensorflow': 'TENSORFLOW', 'numpy': 'NUMPY'} and seconds == {'tensorflow': 3.0, 'numpy': 2.0}
+    clock = iter([0.0, 3.0, 10.0, 12.0])
+    assert gemm.race(runs, {'numpy': 2.0})[0] == 'tensorflow'  # 2 s counted as 4 s of the whole work
 
 
-def test_the_gemm_choice_lives_in_the_cache_dir_and_is_cleared_with_it(monkeypatch, tmp_path):
-    from dnnlib import owned_files
-    monkeypatch.setattr(gemm, '_chosen', {})
-    monkeypatch.setattr(gemm, '_memory', {'folder': None})
-    monkeypatch.setattr(gemm, 'gemm_rates', lambda d, dtype: {'tensorflow': 2.0, 'numpy': 1.0})
-    gemm.remember_choices_in(str(tmp_path / 'cache'))
-    assert gemm.measured_choice(40, 'float32') == 'tensorflow'
-    assert os.path.dirname(gemm.choice_path(40, 'float32')) == str(tmp_path / 'cache' / 'gemm')
-    removal = owned_files.remove_owned(str(tmp_path / 'cache'))
-    assert removal.removed == [gemm.choice_path(40, 'float32')] and not (tmp_path / 'cache' / 'gemm').exists()
+@pytest.mark.parametrize('winner', ['tensorflow', 'numpy'])
+def test_auto_races_on_the_first_tiles_and_gives_the_winners_own_numbers(winner, monkeypatch):
+    """Whichever library wins the race, every number (radii, decisions, realism, neighbours) is bit for bit what a
+    call forced onto that library gives, and the race is decided once per call, on the first pass."""
+    monkeypatch.setattr(gemm, 'COLUMN_TILE', 64)  # several column tiles at a test's size
+    monkeypatch.setattr(knn, 'ROW_TILE', 64)
+    monkeypatch.setattr(gemm, '_decided', {})
+    real, fake = vgglike(64, 1, 300, 48), vgglike(64, 2, 290, 48, latent_scale=0.95, bias=-0.58)
+    races = []
+
+    def race(runs, scales=None):
+        races.append(sorted(runs))
+        results = {name: run() for name, run in runs.items()}
+        return winner, results, {name: 1.0 for name in runs}
+    monkeypatch.setattr(gemm, 'race', race)
+    options = Options(row_batch_size=64, col_batch_size=10000)
+    auto = pr.knn_precision_recall_details(real, fake, [3, 5], options=options, realism=True,
+                                                         neighbors=True, verbose=False)
+    assert races == [['numpy', 'tensorflow']] and gemm.choices_made()['float32 d=48']['gemm'] == winner
+    forced = pr.knn_precision_recall_details(real, fake, [3, 5], options=options.replace(gemm=winner),
+                                                           realism=True, neighbors=True, verbose=False)
+    for key in forced:
+        np.testing.assert_array_equal(auto[key], forced[key], err_msg=key)
+
+
+def test_no_choice_outlives_a_call():
+    """Nothing of a race is stored: a new block is undecided again (a busy moment cannot slow a later call)."""
+    block = DistanceBlock(8)
+    block.decide('numpy', {'tensorflow': 2.0, 'numpy': 1.0})
+    assert block.gemm == 'numpy' and DistanceBlock(8).gemm == 'auto'
+    assert not hasattr(gemm, 'measured_choice') and 'gemm choices' not in gemm_util.CACHE_SUBFOLDERS
 
 
 def test_gemm_rates_time_both_libraries_in_alternation(monkeypatch):
@@ -138,15 +147,14 @@ def test_shares_rows_finds_repeats_within_and_across_sets_and_signed_zeros():
 
 def test_every_choice_runs_passes_over_repeated_rows_with_tensorflow(monkeypatch):
     """'numpy' too: a speed setting never changes a number (OpenBLAS's position-dependent products would)."""
-    monkeypatch.setattr(gemm, 'measured_choice', lambda d, dtype: 'numpy')
     rs = np.random.RandomState(3)
     a, b = rs.randn(30, 5).astype(np.float32), rs.randn(20, 5).astype(np.float32)
     auto, forced = DistanceBlock(5), DistanceBlock(5, gemm='numpy')
-    assert auto.gemm == forced.gemm == 'numpy'
+    assert auto.gemm == 'auto' and forced.gemm == 'numpy'
     pa, pb = knn.PreparedFeatures(auto, a), knn.PreparedFeatures(auto, b)
-    assert knn.pass_gemm(auto, pa, pb) == 'numpy' and knn.pass_gemm(auto, pa) == 'numpy'
+    assert knn.pass_gemm(auto, pa, pb) == 'auto' and knn.pass_gemm(auto, pa) == 'auto'  # raced on the first block
     dup = knn.PreparedFeatures(auto, np.concatenate([b, a[:1]]))
-    assert knn.pass_gemm(auto, pa, dup) == 'tensorflow' and knn.pass_gemm(auto, dup) == 'numpy'
+    assert knn.pass_gemm(auto, pa, dup) == 'tensorflow' and knn.pass_gemm(auto, dup) == 'auto'
     assert knn.pass_gemm(forced, knn.PreparedFeatures(forced, a), knn.PreparedFeatures(forced, a)) == 'tensorflow'
     assert knn.pass_gemm(forced, knn.PreparedFeatures(forced, a), knn.PreparedFeatures(forced, b)) == 'numpy'
     assert knn.pass_gemm(DistanceBlock(5, gemm='tensorflow'), pa, pb) == 'tensorflow'
@@ -157,7 +165,9 @@ def test_official_fixtures_with_numpy_products(case, monkeypatch):
     """Every official fp32 fixture, exactly (decisions, neighbours, P&R), when 'auto' picks NumPy: the
     fixtures with duplicated rows run their passes with TensorFlow (OpenBLAS would give a copy a different
     dot product by its column, and the first copy would no longer be the nearest neighbour)."""
-    monkeypatch.setattr(gemm, 'measured_choice', lambda d, dtype: 'numpy')
+    monkeypatch.setattr(gemm, 'COLUMN_TILE', 16)  # fixture sets span several tiles: 'auto' races
+    monkeypatch.setattr(gemm, '_decided', {})
+    monkeypatch.setattr(gemm, 'race', lambda runs, scales=None: ('numpy', {n: r() for n, r in runs.items()}, {}))
     info, ref, evl, out = load_case(case)
     d = run_details(info, ref, evl, 'float32')
     np.testing.assert_array_equal(d['precision'], info['official_fp32']['precision'])
@@ -166,7 +176,8 @@ def test_official_fixtures_with_numpy_products(case, monkeypatch):
         np.testing.assert_array_equal(d[key], out['official_fp32__' + key], err_msg=key)
     block = DistanceBlock(ref.shape[1])
     uses = knn.pass_gemm(block, knn.PreparedFeatures(block, ref), knn.PreparedFeatures(block, evl))
-    assert uses == ('tensorflow' if case.startswith('dup_') else 'numpy')
+    assert uses == ('tensorflow' if case.startswith('dup_') else 'auto')
+    assert case.startswith('dup_') or gemm.choices_made()['float32 d=%d' % ref.shape[1]]['gemm'] == 'numpy'
 
 
 def test_both_libraries_give_identical_decisions_on_vgg_like_features():
