@@ -39,7 +39,7 @@ def test_plain_pickle_load_gives_networks_that_reproduce_the_goldens_with_one_tr
                                        err_msg=setting['name'])
     # every psi, cutoff and batch size shares a trace: one with truncation, one without (per randomize_noise)
     assert len(Gs._run_cache) <= 2
-    assert all(len(fn._list_all_concrete_functions()) == 1 for fn in Gs._run_cache.values())
+    assert all(fn.experimental_get_tracing_count() == 1 for fn in Gs._run_cache.values())
     assert 'retracing' not in caplog.text
 
 
