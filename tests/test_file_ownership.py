@@ -123,7 +123,7 @@ def test_every_removal_path_leaves_user_files_and_outside_alone(tmp_path):
     assert 'changed since this tool wrote it' in rerun.stdout  # the replaced file is reported as kept
     cleared = cli('--clear_cache', '--cache_dir', str(cache), cwd=tmp_path)
     assert cleared.returncode == 0 and 'Traceback' not in cleared.stderr, cleared.stderr
-    assert 'Removed 3 files' in cleared.stdout, cleared.stdout  # the two network notes and the GEMM choice
+    assert 'Removed 2 files' in cleared.stdout, cleared.stdout  # the two network notes (no GEMM choice is kept)
     damaged = tmp_path / 'damaged.pkl'
     damaged.write_bytes(b'\x80\x04not a whole pickle')
     images = tmp_path / 'images'
