@@ -59,8 +59,9 @@ RESIDENT_BYTES_LIMIT = 8 << 30  # feature sets up to this size get a device copy
 class PreparedFeatures:
     """Features in the block dtype, with squared norms, for repeated blocking.
 
-    For a block whose GEMMs NumPy does (or may do: gemm 'auto', still undecided), the features stay a host array (no copy when they already are a
-    C-contiguous array of the block dtype; a set above RESIDENT_BYTES_LIMIT is converted per block) and
+    For a block whose GEMMs NumPy does (or may do: gemm 'auto', still undecided), the features stay a host
+    array (no copy when they already are a C-contiguous array of the block dtype; a set above
+    RESIDENT_BYTES_LIMIT is converted per block) and
     blocks are views of it. Otherwise a set of at most RESIDENT_BYTES_LIMIT bytes is converted once and
     kept as a tensor (one copy, on the device: fastest); a larger set stays in host memory and each
     block's rows are converted when used, so extra memory stays bounded by the batch sizes. Norms are
@@ -158,10 +159,10 @@ def pass_gemm(block, a, b=None):
     """The GEMM library of one pass over the rows of A against those of B (B None: A against itself).
 
     The block's ('numpy', or 'auto': raced on the pass's first block, `_block_distances`) when both sets are
-    host-held; but when a row repeats (within a set, or in both), TensorFlow, whatever was asked (gemm='numpy' too: a speed setting never changes a number): its
-    kernels give a dot product the same value wherever the pair sits in the matrices, which the official
-    results rely on at exact duplicates (a copy's nearest neighbour is the first copy; a copy lies on its
-    twin's sphere, not outside it).
+    host-held; but when a row repeats (within a set, or in both), TensorFlow, whatever was asked (gemm='numpy'
+    too: a speed setting never changes a number): its kernels give a dot product the same value wherever the
+    pair sits in the matrices, which the official results rely on at exact duplicates (a copy's nearest
+    neighbour is the first copy; a copy lies on its twin's sphere, not outside it).
     """
     if block.gemm == 'tensorflow' or any(s.host is None for s in _distinct_sets(a, b)) or shares_rows(a, b):
         return 'tensorflow'
@@ -209,12 +210,12 @@ def kth_nearest_radii(block, features, nhood_sizes, options=DEFAULT, desc='k-NN 
     best = np.full([n, count], np.inf, dtype=compare_dtype(block))
     steps = [(i0, j0) for i0 in range(0, n, tile) for j0 in range(i0, n, col_batch_size)]
     gemm = pass_gemm(block, features)
+    diagonal = diagonal_share(steps, n, col_batch_size) if gemm == 'auto' else 0.0
     for i0, j0 in tqdm(steps, desc=desc, disable=not options.progress, leave=False):
         i1 = min(i0 + tile, n)
         j1 = min(j0 + col_batch_size, n)
         col_offset = max(i1 - j0, 0)  # columns before this belong to the diagonal tile (already rows)
-        D, ok = _block_distances(block, gemm, _self_operands(features, i0, i1, j0, j1),
-                                 diagonal_share(steps, n, tile, col_batch_size))
+        D, ok = _block_distances(block, gemm, _self_operands(features, i0, i1, j0, j1), diagonal)
         gemm = block.gemm if gemm == 'auto' else gemm  # the race's winner, for the next blocks
         rows, cols = _self_block(block, D, tf.convert_to_tensor(best[i0:i1]),
                                  tf.convert_to_tensor(best[j0 + col_offset:j1]), col_offset)
@@ -302,7 +303,7 @@ def _block_distances(block, gemm, operands, diagonal_share=0.0):
     return tf.concat([D for D, _ in parts], axis=1), tf.add_n([ok for _, ok in parts])
 
 
-def diagonal_share(steps, n, tile, col_batch_size):
+def diagonal_share(steps, n, col_batch_size):
     """Share of a self-distance pass's column tiles that are diagonal squares; steps [(i0, j0)] as in
     `kth_nearest_radii`."""
     tiles = [-(-(min(j0 + col_batch_size, n) - j0) // gemms.COLUMN_TILE) for _, j0 in steps]

@@ -226,7 +226,8 @@ class GMain(TruncatingGenerator, BuiltNetwork):
     def __call__(self, latents_in, labels_in, randomize_noise=None, truncation_psi='default',
                  truncation_cutoff='default', is_validation=None, truncation=None, **kwargs):
         """truncation: per-layer coefficients given directly (Network.run feeds them; the kwargs are then ignored)."""
-        psi_val, cutoff_val = kwargs.pop('truncation_psi_val', 'default'), kwargs.pop('truncation_cutoff_val', 'default')
+        psi_val = kwargs.pop('truncation_psi_val', 'default')
+        cutoff_val = kwargs.pop('truncation_cutoff_val', 'default')
         coefs = truncation if truncation is not None else self.truncation_coefs(
             truncation_psi, truncation_cutoff, is_validation, psi_val, cutoff_val)
         return self.synthesis(self.dlatents(latents_in, labels_in, coefs, **kwargs), randomize_noise=randomize_noise)
