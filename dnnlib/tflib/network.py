@@ -9,7 +9,7 @@ that source; here `__setstate__` only stores and validates the state (see
 of `networks.registry` with `kind`, `load(net)` -> tf.Module and `layout(net)` -> lines --
 chosen from the build function name or the structure of the stored variables and
 attached by the loader (`networks.loading`), or, for a network read by a plain
-`pickle.load` as NVIDIA's scripts read them, on its first use by the REBUILD_PROVIDER
+`pickle.load` as NVIDIA's scripts read them, on its first use by the rebuild provider
 named below (nothing of the file is executed either way).
 
 Layering: dnnlib sits below `networks` and never imports it. The provider is named, not
