@@ -20,7 +20,7 @@ quiet_tensorflow()
 import numpy as np  # noqa: E402
 
 import precision_recall  # noqa: E402
-from benchmarks.feature_recipes import vgglike  # noqa: E402
+from benchmarks.feature_recipes import benchmark_pair, vgglike  # noqa: E402
 from metrics import conventions  # noqa: E402
 
 
@@ -31,8 +31,7 @@ def main():
     args = parser.parse_args()
     sets = {}
     for n in args.sizes:
-        sets['VGG-like N = M = %d' % n] = (vgglike(300, 1, n, args.d),
-                                           vgglike(300, 2, n, args.d, latent_scale=0.95, bias=-0.58))
+        sets['VGG-like N = M = %d' % n] = benchmark_pair(n, args.d)
     rs = np.random.RandomState(0)
     base = vgglike(300, 5, 1000, args.d)
     sets['duplicate-heavy N = M = 2000 (1000 distinct rows)'] = (base[rs.randint(0, 1000, 2000)],

@@ -9,8 +9,9 @@ weights. Both paths run in this one process on the same latents with `Gs.run(z, 
 randomize_noise=False, minibatch_size=...)`, as NVIDIA's scripts call it, after one warm-up minibatch each; the
 best of --repeats is kept and the largest difference of their images printed. The trusted path runs the network
 source stored in the pickle in a TF1 graph: NVIDIA's own file from a checkout when given, else (StyleGAN only) the
-project's TF1 test source, tests/data/tf1_stylegan_source.py; StyleGAN2 without a checkout is timed on the rebuild
-only. `--onednn both` runs the benchmark under TF_ENABLE_ONEDNN_OPTS=0 and =1 in subprocesses.
+project's TF1 test source, tests/data/tf1_stylegan_source.py (it has no fused up-convolution, so from 128x128 on
+its images are not StyleGAN's: the max diff column shows it, and only its timing compares); StyleGAN2 without a
+checkout is timed on the rebuild only. `--onednn both` runs the benchmark under TF_ENABLE_ONEDNN_OPTS=0 and =1 in subprocesses.
 """
 import argparse
 import io
@@ -44,13 +45,21 @@ GENERATIONS = {  # build functions of (Gs, synthesis, mapping), the rebuild clas
 }
 
 
-def random_state(name, build_func_name, kwargs, variables, source, components=None):
-    """A network state in the official pickle format with the given [(name, shape)] filled with seeded numbers."""
+def random_network(name, build_func_name, kwargs, variables, source, components=None):
+    """A dnnlib Network in the official pickle format, its [(name, shape)] variables filled with seeded numbers
+    (lod 0), as unpickling makes it."""
     rnd = np.random.RandomState(len(name))
     values = [(var, (np.zeros(shape) if var == 'lod' else rnd.standard_normal(shape)).astype(np.float32))
               for var, shape in variables]
-    return {'version': 4, 'name': name, 'static_kwargs': dict(kwargs), 'components': components or {},
-            'build_module_src': source, 'build_func_name': build_func_name, 'variables': values}
+    net = tflib.Network.__new__(tflib.Network)
+    net.__setstate__({'version': 4, 'name': name, 'static_kwargs': dict(kwargs), 'components': components or {},
+                      'build_module_src': source, 'build_func_name': build_func_name, 'variables': values})
+    return net
+
+
+def variable_shapes(module):
+    """[(official local name, shape)] of a rebuilt module's variables, in creation order."""
+    return [(name, var.shape.as_list()) for name, var in module.named_vars.items()]
 
 
 def ffhq_pickle(generation, source):
@@ -61,13 +70,10 @@ def ffhq_pickle(generation, source):
         synthesis = synthesis_cls('G_synthesis', FFHQ)
         num_layers = synthesis.input_shapes[0][1]
         mapping = mapping_cls('G_mapping', dict(FFHQ, dlatent_broadcast=num_layers))
-    shapes = [lambda module: [(n, v.shape.as_list()) for n, v in module.named_vars.items()]][0]
-    comps = {'synthesis': tflib.Network.__new__(tflib.Network), 'mapping': tflib.Network.__new__(tflib.Network)}
-    comps['synthesis'].__setstate__(random_state('G_synthesis', s_func, FFHQ, shapes(synthesis), source))
-    comps['mapping'].__setstate__(random_state('G_mapping', m_func, dict(FFHQ, dlatent_broadcast=num_layers),
-                                               shapes(mapping), source))
-    gs = tflib.Network.__new__(tflib.Network)
-    gs.__setstate__(random_state('Gs', g_func, FFHQ, [('lod', []), ('dlatent_avg', [512])], source, comps))
+    comps = {'synthesis': random_network('G_synthesis', s_func, FFHQ, variable_shapes(synthesis), source),
+             'mapping': random_network('G_mapping', m_func, dict(FFHQ, dlatent_broadcast=num_layers),
+                                       variable_shapes(mapping), source)}
+    gs = random_network('Gs', g_func, FFHQ, [('lod', []), ('dlatent_avg', [512])], source, comps)
     return pickle.dumps((gs,), protocol=4)
 
 

@@ -18,7 +18,7 @@ from dnnlib.tf_logging import quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow()
 
-from benchmarks.feature_recipes import vgglike  # noqa: E402
+from benchmarks.feature_recipes import benchmark_pair  # noqa: E402
 from metrics.convention import OFFICIAL  # noqa: E402
 from metrics.distance_block import DistanceBlock  # noqa: E402
 from metrics.knn import SIDE_FIELDS, PreparedFeatures, Spheres, kth_nearest_radii, membership_pass  # noqa: E402
@@ -36,8 +36,7 @@ def main():
     p.add_argument('--d', type=int, default=4096)
     p.add_argument('--repeats', type=int, default=3)
     args = p.parse_args()
-    real = vgglike(300, 1, args.n, args.d)
-    fake = vgglike(300, 2, args.n, args.d, latent_scale=0.95, bias=-0.58)
+    real, fake = benchmark_pair(args.n, args.d)
     block = DistanceBlock(args.d)
     options = Options()
     a, b = PreparedFeatures(block, fake), PreparedFeatures(block, real)

@@ -52,7 +52,7 @@ quiet_tensorflow()  # before anything imports TensorFlow: no C++ start-up lines
 
 import precision_recall  # noqa: E402
 from benchmarks import official_numpy_pr  # noqa: E402
-from benchmarks.feature_recipes import vgglike  # noqa: E402
+from benchmarks.feature_recipes import benchmark_pair  # noqa: E402
 from metrics import gemm  # noqa: E402
 from metrics.knn import ROW_TILE  # noqa: E402
 
@@ -127,7 +127,7 @@ def our_pr(ref, evl):
 
 def feature_sets(args):
     """The benchmark's real and generated VGG-like feature sets [n, d] float32."""
-    return (vgglike(300, 1, args.n, args.d), vgglike(300, 2, args.n, args.d, latent_scale=0.95, bias=-0.58))
+    return benchmark_pair(args.n, args.d)
 
 
 def first_call_seconds(args):

@@ -139,12 +139,11 @@ class DistanceBlock:
         self.tf_dtype = tf.as_dtype(dtype)
         self.devices = compute_devices(self.num_gpus)
         self.gemm = gemms.resolve('tensorflow' if self.exact_ties else gemm, dtype, self.devices)
-        self.gemm_seconds = None  # with 'auto': {library: seconds} of the race that decided it
 
     def decide(self, name, seconds):
         """Fix an 'auto' block's GEMM library to `name` (what a race on its first pass found faster; metrics.knn):
         every later pass with this block uses it."""
-        self.gemm, self.gemm_seconds = name, dict(seconds)
+        self.gemm = name
         gemms.record_decision(self.dtype, self.num_features, name, seconds)
 
     @classmethod

@@ -8,7 +8,6 @@ fixtures' shims; oneDNN on, which NVIDIA's NCHW graphs need on a CPU) and on our
 and every PNG must agree to 1 uint8 value on at most 0.1% of values.
 """
 import os
-import pickle
 import subprocess
 import sys
 
@@ -16,8 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import shared_path
-from dnnlib.tflib import safe_pickle
+from test_trusted_code import fixture_with_source
 
 HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'nvidia_scripts_harness.py')
 CASES = [('STYLEGAN_REPO', 'stylegan', 'training/networks_stylegan.py', 'stylegan_official/tiny32'),
@@ -36,20 +34,12 @@ def checkout(variable, relative):
 
 
 def pickle_with_source(fixture, source_path, out_path):
-    """The fixture's (G, D, Gs) with NVIDIA's network source stored in every network, written to out_path."""
-    with open(shared_path('fixtures', *fixture.split('/'), 'network.pkl'), 'rb') as f:
-        nets = safe_pickle.read_network_states(f.read())
+    """The fixture's (G, D, Gs) with NVIDIA's network source stored in every network (as inspect.getsource gives
+    it to NVIDIA's training code: no BOM), written to out_path."""
     with open(source_path, encoding='utf-8') as f:
         source = f.read().lstrip('\ufeff')
-
-    def store(net):
-        net.build_module_src = source
-        for comp in net.components.values():
-            store(comp)
-    for net in nets:
-        store(net)
     with open(out_path, 'wb') as f:
-        pickle.dump(nets, f, protocol=4)
+        f.write(fixture_with_source(fixture, source))
 
 
 def run_harness(which, repo, generation, pickle_path, out, onednn):

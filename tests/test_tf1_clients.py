@@ -17,7 +17,7 @@ import tensorflow as tf
 import dnnlib
 import dnnlib.tflib as tflib
 from conftest import shared_path
-from network_factory import vgg_state
+from network_factory import state_network, vgg_state
 
 
 def fixture(name):
@@ -45,16 +45,10 @@ def test_plain_pickle_load_gives_networks_that_reproduce_the_goldens_with_one_tr
 
 def test_a_pickle_with_an_unknown_build_function_loads_and_refuses_on_first_use():
     state = vgg_state(build_func_name='my_own_network', variables=[('w', np.ones([3], np.float32))])
-    net = pickle.loads(pickle.dumps(dnnlib_network(state)))  # loading works: the refusal comes on first use
+    net = pickle.loads(pickle.dumps(state_network(state)))  # loading works: the refusal comes on first use
     assert net.name == 'vgg16' and net.get_var('w').tolist() == [1, 1, 1]
     with pytest.raises(tflib.NetworkPickleError, match="(?s)my_own_network.*--trust_pickle_code"):
         net.run(np.zeros([1, 3, 32, 32], np.float32))
-
-
-def dnnlib_network(state):
-    net = tflib.Network.__new__(tflib.Network)
-    net.__setstate__(state)
-    return net
 
 
 def test_vars_are_ordered_hashable_handles_shared_with_the_parent_and_set_vars_changes_later_runs():

@@ -34,11 +34,9 @@ def test_nvidia_style_vgg_trusted_and_safe_paths_agree(tmp_path):
         assert np.abs(b - expected).max() <= 1e-4 * np.abs(expected).max()
 
 
-def pickle_with_source(fixture, source, trust):
-    """An official fixture pickle (folder under ../shared/fixtures) with `source` stored as every network's code.
-
-    Returns (pickle bytes, (G, D, Gs) loaded with or without trusting the code).
-    """
+def fixture_with_source(fixture, source):
+    """Pickle bytes of an official fixture's (G, D, Gs) (folder under ../shared/fixtures) with `source` stored as
+    every network's code, as NVIDIA's training code stores it."""
     with open(shared_path('fixtures', *fixture.split('/'), 'network.pkl'), 'rb') as f:
         nets = safe_pickle.read_network_states(f.read())
 
@@ -48,7 +46,15 @@ def pickle_with_source(fixture, source, trust):
             store(comp)
     for net in nets:
         store(net)
-    data = pickle.dumps(nets, protocol=4)
+    return pickle.dumps(nets, protocol=4)
+
+
+def pickle_with_source(fixture, source, trust):
+    """An official fixture pickle with `source` stored as every network's code (`fixture_with_source`).
+
+    Returns (pickle bytes, (G, D, Gs) loaded with or without trusting the code).
+    """
+    data = fixture_with_source(fixture, source)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # e.g. our test source has no fused up-convolution: the marker check says so
         return data, load_network_file(io.BytesIO(data), trust_code=trust)
