@@ -13,7 +13,7 @@ than one tile x column-batch block:
   know which set is real: callers name the sides.
 
 k-th smallest values are kept as running sorted top-(k+1) lists merged per block
-(`tf.math.top_k`), instead of partitioning full rows.
+(metrics.top_values), instead of partitioning full rows.
 """
 import collections
 import hashlib
@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from metrics import gemm as gemms
 from metrics.convention import array_dtype
 from metrics.options import DEFAULT
-from metrics.top_values import largest_per_column, largest_per_row
+from metrics.top_values import smallest_per_column, smallest_per_row
 
 # float16 unit roundoff 2^-11 times 4: a comparison of squared distances whose two sides differ by less than
 # FP16_BAND * (|u|^2 + |v|^2) can come out either way once the terms of |u|^2 - 2 u.v + |v|^2 (or a square root)
@@ -39,18 +39,13 @@ def row_tile_size(row_batch_size):
     return max(1, min(int(row_batch_size), ROW_TILE))
 
 
-def _merged_smallest(best, negated, count):
-    """The `count` smallest values of each row of [best, -negated], ascending.
+def _merged(best, new, count):
+    """The `count` smallest values of each row of [best, new], ascending.
 
-    best: [n, count] ascending running lists; negated: [n, m] new values, negated (top_k finds largest).
-    The block's own `count` largest are found first (metrics.top_values), so the full block is never copied.
+    best: [n, count] ascending running lists; new: [n, c] a block's candidates (its own smallest values,
+    metrics.top_values), so the full block is never copied or negated.
     """
-    return _merged(best, largest_per_row(negated, count), count)
-
-
-def _merged(best, top, count):
-    """The `count` smallest of each row of [best, -top], ascending (top: a block's own largest negated values)."""
-    return -tf.math.top_k(tf.concat([-best, top], axis=1), k=count, sorted=True).values
+    return -tf.math.top_k(-tf.concat([best, new], axis=1), k=count, sorted=True).values
 
 
 RESIDENT_BYTES_LIMIT = 8 << 30  # feature sets up to this size get a device copy; larger ones are streamed
@@ -112,18 +107,32 @@ class PreparedFeatures:
         return np.ascontiguousarray(self.host[begin:end], self.block.tf_dtype.as_numpy_dtype)
 
     def fingerprints(self, chunk_rows=1024):
-        """uint64 [n]: the sum of each row's bit patterns (after -0.0 -> +0.0) modulo 2^32 (float32) or
-        2^64. Rows of equal values have equal fingerprints (integer sums do not depend on order); others
-        rarely do, and `shares_rows` then compares them whole."""
+        """uint64 [n]: the sum of the bit patterns (after -0.0 -> +0.0) of each row's `fingerprint_columns`, modulo
+        2^32 (float32) or 2^64. Rows of equal values have equal fingerprints (integer sums do not depend on
+        order); others rarely do, and `shares_rows` then compares them whole."""
         if self._fingerprints is None:
             dtype = self.block.tf_dtype.as_numpy_dtype
             bits_type = np.uint32 if np.dtype(dtype).itemsize == 4 else np.uint64
             out = np.empty(self.n, np.uint64)
             for begin in range(0, self.n, chunk_rows):
-                bits = (self.host_rows(begin, begin + chunk_rows) + dtype(0)).view(bits_type)
+                sampled = fingerprint_columns(self.host[begin:begin + chunk_rows])
+                bits = (sampled.astype(dtype, copy=False) + dtype(0)).view(bits_type)
                 out[begin:begin + chunk_rows] = bits.sum(axis=1, dtype=bits_type)
             self._fingerprints = out
         return self._fingerprints
+
+
+FINGERPRINT_STRIDE, FINGERPRINT_RUN = 256, 16
+
+
+def fingerprint_columns(x):
+    """The columns of x [r, d] a row fingerprint sums -> [r, <= d]: the first FINGERPRINT_RUN of every
+    FINGERPRINT_STRIDE (16 of 256: one 64-byte line in 16 of a float32 row, so 1/16 of the memory traffic, spread
+    over the whole row)."""
+    r, d = x.shape
+    whole = d - d % FINGERPRINT_STRIDE
+    runs = x[:, :whole].reshape(r, whole // FINGERPRINT_STRIDE, FINGERPRINT_STRIDE)[:, :, :FINGERPRINT_RUN]
+    return np.concatenate([runs.reshape(r, -1), x[:, whole:whole + FINGERPRINT_RUN]], axis=1)
 
 
 def host_squared_norms(x):
@@ -274,15 +283,23 @@ def _columns(sets, begin, end=None):
     return tuple(x[begin:end] for x in sets)
 
 
+WARM_UP_ROWS = 8  # rows of TensorFlow's untimed first product before a race (its one-time set-up, ~20-30 ms)
+
+
 def _block_distances(block, gemm, operands, diagonal_share=0.0):
     """(distances, nonfinite count) of one block; operands(library) -> (row set, column set) in its form.
 
     gemm 'auto' (an undecided block's first block of a pass that NumPy could serve): the two libraries race on
-    the block's second column tile (metrics.gemm.race; the first may be a diagonal square), the winner computes
-    the other columns and is the block's GEMM from then on (`DistanceBlock.decide`). Every column tile is the
-    winner's own, so the numbers are those of a call that used it throughout. NumPy's time counts at the share of
-    the pass's work it does in full: diagonal squares (`diagonal_share` of the pass's column tiles) are half the
-    work by its symmetric product. A block of fewer than 2 column tiles is too small to race: TensorFlow.
+    the block's second column tile (metrics.gemm.race; the first may be a diagonal square), NumPy on the whole
+    tile and TensorFlow on its first quarter of the rows (the loser's run is the only work done twice; on CPUs
+    without AVX-512 TensorFlow loses, and wastes a quarter tile). The winner computes the rest and is the
+    block's GEMM from then on (`DistanceBlock.decide`). Every column tile is the winner's own (TensorFlow, when
+    it wins, computes the whole block again), so the numbers are those of a call that used it throughout. Each
+    time counts at its share of the pass's work: TensorFlow's scaled by rows / raced rows; NumPy's by the share
+    it does in full, as diagonal squares (`diagonal_share` of the pass's column tiles) are half the work by its
+    symmetric product. TensorFlow's one-time set-up (thread pools, kernels: ~20-30 ms on a first call) runs on
+    WARM_UP_ROWS rows before the timing, so it does not count against TensorFlow four times over. A block of
+    fewer than 2 column tiles is too small to race: TensorFlow.
     """
     if gemm != 'auto':
         return _distances(block, *operands(gemm))
@@ -292,12 +309,16 @@ def _block_distances(block, gemm, operands, diagonal_share=0.0):
         block.decide('tensorflow', {})
         return _distances(block, *operands('tensorflow'))
     raced_cols = _columns(cols, tile, 2 * tile)
+    raced_rows = max(1, len(rows[0]) // 4)
+    tf_rows, tf_cols = block.prepare(rows[0][:raced_rows]), block.prepare(raced_cols[0])
+    _distances(block, block.prepare(rows[0][:WARM_UP_ROWS]), tf_cols)  # TensorFlow's first-use set-up, untimed
     winner, raced, seconds = gemms.race(
-        {'tensorflow': lambda: _distances(block, block.prepare(rows[0]), block.prepare(raced_cols[0])),
-         'numpy': lambda: _distances(block, rows, raced_cols)}, {'numpy': 1 - diagonal_share / 2})
+        {'tensorflow': lambda: _distances(block, tf_rows, tf_cols),
+         'numpy': lambda: _distances(block, rows, raced_cols)},
+        {'tensorflow': len(rows[0]) / raced_rows, 'numpy': 1 - diagonal_share / 2})
     block.decide(winner, seconds)
     if winner == 'tensorflow':
-        rows, cols = operands(winner)
+        return _distances(block, *operands(winner))
     parts = [_distances(block, rows, _columns(cols, 0, tile)), raced[winner],
              _distances(block, rows, _columns(cols, 2 * tile))]
     return tf.concat([D for D, _ in parts], axis=1), tf.add_n([ok for _, ok in parts])
@@ -316,9 +337,8 @@ def _self_block(block, D, best_rows, best_cols, col_offset):
     count = best_rows.shape[1]
     if block.overflow == 'count':  # NaN sorts last, as np.partition sorts it in NVIDIA's code (top_k: first)
         D = tf.where(tf.math.is_nan(D), tf.constant(np.inf, D.dtype), D)
-    negated = -D
-    new_rows = _merged_smallest(best_rows, negated, count)
-    new_cols = _merged(best_cols, largest_per_column(negated, count)[col_offset:], count)
+    new_rows = _merged(best_rows, smallest_per_row(D, count), count)
+    new_cols = _merged(best_cols, smallest_per_column(D, count, col_offset), count)
     return new_rows, new_cols
 
 

@@ -89,6 +89,7 @@ def test_auto_races_on_the_first_tiles_and_gives_the_winners_own_numbers(winner,
 
     def race(runs, scales=None):
         races.append(sorted(runs))
+        assert scales['tensorflow'] == 4.0  # TensorFlow races on a quarter of the 64 rows: its time counts 4 times
         results = {name: run() for name, run in runs.items()}
         return winner, results, {name: 1.0 for name in runs}
     monkeypatch.setattr(gemm, 'race', race)
@@ -143,6 +144,20 @@ def test_shares_rows_finds_repeats_within_and_across_sets_and_signed_zeros():
     c[1, :2] = np.array([2, 1], np.uint32).view(np.float32)
     pc = prepared(c)
     assert pc.fingerprints()[0] == pc.fingerprints()[1] and not knn.shares_rows(pc)
+    # wide rows: the fingerprint reads a sample of the columns; rows equal there and different elsewhere are
+    # compared whole, rows equal everywhere (a -0.0 outside the sample too) are repeats
+    wide_block = DistanceBlock(600, gemm='numpy')
+    w = rs.randn(3, 600).astype(np.float32)
+    sampled = knn.fingerprint_columns(np.arange(600)[None, :])[0]
+    assert list(sampled) == list(range(16)) + list(range(256, 272)) + list(range(512, 528))
+    w[1] = w[0]
+    w[1, 20] += 1.0
+    pw = knn.PreparedFeatures(wide_block, w)
+    assert pw.fingerprints()[0] == pw.fingerprints()[1] and not knn.shares_rows(pw)
+    w[2] = w[0]
+    w[0, 300] = w[2, 300] = 0.0
+    w[2, 300] = -0.0
+    assert knn.shares_rows(knn.PreparedFeatures(wide_block, w))
 
 
 def test_every_choice_runs_passes_over_repeated_rows_with_tensorflow(monkeypatch):
