@@ -9,7 +9,7 @@ and it has a symmetric rank-k product (`a @ a.T`) that does the diagonal self-di
     resolve(choice, dtype, devices)      'tensorflow' or 'numpy' when fixed (asked for; GPUs and float16 always
                                          TensorFlow), else 'auto': undecided until the call's first pass races
                                          the two on its own first tiles (`race`; metrics.knn).
-    race({name: run})                    times (part of) one real tile in each library -> the faster.
+    race({name: run})                    times one real tile in each library -> the faster.
     product(name, U, V)                  U V^T [n, m] as a tensor, one GEMM per COLUMN_TILE columns.
 
 Nothing is measured apart from the work and nothing outlives a call: a choice made while the machine was busy
@@ -59,15 +59,15 @@ def cpu_only(devices):
 
 
 def race(runs, scales=None):
-    """{name: run} for each of GEMMS, each run computing (a part of) the same real tile -> (the faster name,
+    """{name: run} for each of GEMMS, every run computing the same real tile -> (the faster name,
     {name: result}, {name: seconds}).
 
     scales: {name: factor} applied to a library's time before the comparison (its time on the whole work per
     unit of race time; default 1). TensorFlow runs first: NumPy's BLAS threads may spin for a while after their
     call (a library user who loaded NumPy before this project gets OpenBLAS's default ~0.1 s), which would slow
-    a run that follows them. One run each: a race run is a GEMM of at least [rows/4, d] x [d, COLUMN_TILE],
-    tens of ms at d = 4,096, long enough that thread start-up does not decide it; the loser's run is the only
-    work done twice (~1-3% of a P&R at N = 5,000).
+    a run that follows them. One run each: a race tile is a [rows, d] x [d, COLUMN_TILE] GEMM, tens of ms at
+    d = 4,096, long enough that thread start-up does not decide it; the loser's tile is the only work done
+    twice (~2-4% of a P&R at N = 5,000).
     """
     scales = scales or {}
     results, seconds = {}, {}

@@ -290,16 +290,15 @@ def _block_distances(block, gemm, operands, diagonal_share=0.0):
     """(distances, nonfinite count) of one block; operands(library) -> (row set, column set) in its form.
 
     gemm 'auto' (an undecided block's first block of a pass that NumPy could serve): the two libraries race on
-    the block's second column tile (metrics.gemm.race; the first may be a diagonal square), NumPy on the whole
-    tile and TensorFlow on its first quarter of the rows (the loser's run is the only work done twice; on CPUs
-    without AVX-512 TensorFlow loses, and wastes a quarter tile). The winner computes the rest and is the
-    block's GEMM from then on (`DistanceBlock.decide`). Every column tile is the winner's own (TensorFlow, when
-    it wins, computes the whole block again), so the numbers are those of a call that used it throughout. Each
-    time counts at its share of the pass's work: TensorFlow's scaled by rows / raced rows; NumPy's by the share
-    it does in full, as diagonal squares (`diagonal_share` of the pass's column tiles) are half the work by its
-    symmetric product. TensorFlow's one-time set-up (thread pools, kernels: ~20-30 ms on a first call) runs on
-    WARM_UP_ROWS rows before the timing, so it does not count against TensorFlow four times over. A block of
-    fewer than 2 column tiles is too small to race: TensorFlow.
+    the block's second column tile (metrics.gemm.race; the first may be a diagonal square), the winner computes
+    the other columns and is the block's GEMM from then on (`DistanceBlock.decide`). Every column tile is the
+    winner's own, so the numbers are those of a call that used it throughout. Both race on the whole tile, the
+    shape of the real work (on a quarter of the rows TensorFlow's Eigen kernels ran ~1.8x slower per row here).
+    TensorFlow's operands are converted, and its first use (thread pools, kernels: ~20-30 ms) is made on
+    WARM_UP_ROWS rows, before the timing; NumPy gets no warm-up (its first product costs what later ones do, and
+    a warm-up's spinning BLAS threads would slow TensorFlow's timed run). NumPy's time counts at the share of the
+    pass's work it does in full: diagonal squares (`diagonal_share` of the pass's column tiles) are half the work
+    by its symmetric product. A block of fewer than 2 column tiles is too small to race: TensorFlow.
     """
     if gemm != 'auto':
         return _distances(block, *operands(gemm))
@@ -309,16 +308,15 @@ def _block_distances(block, gemm, operands, diagonal_share=0.0):
         block.decide('tensorflow', {})
         return _distances(block, *operands('tensorflow'))
     raced_cols = _columns(cols, tile, 2 * tile)
-    raced_rows = max(1, len(rows[0]) // 4)
-    tf_rows, tf_cols = block.prepare(rows[0][:raced_rows]), block.prepare(raced_cols[0])
-    _distances(block, block.prepare(rows[0][:WARM_UP_ROWS]), tf_cols)  # TensorFlow's first-use set-up, untimed
+    tf_rows, tf_cols = block.prepare(rows[0]), block.prepare(raced_cols[0])
+    _distances(block, _columns(tf_rows, 0, WARM_UP_ROWS), tf_cols)  # TensorFlow's first use, untimed
     winner, raced, seconds = gemms.race(
         {'tensorflow': lambda: _distances(block, tf_rows, tf_cols),
          'numpy': lambda: _distances(block, rows, raced_cols)},
-        {'tensorflow': len(rows[0]) / raced_rows, 'numpy': 1 - diagonal_share / 2})
+        {'numpy': 1 - diagonal_share / 2})
     block.decide(winner, seconds)
     if winner == 'tensorflow':
-        return _distances(block, *operands(winner))
+        rows, cols = operands(winner)
     parts = [_distances(block, rows, _columns(cols, 0, tile)), raced[winner],
              _distances(block, rows, _columns(cols, 2 * tile))]
     return tf.concat([D for D, _ in parts], axis=1), tf.add_n([ok for _, ok in parts])
