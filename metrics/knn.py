@@ -293,7 +293,8 @@ def _block_distances(block, gemm, operands, diagonal_share=0.0):
     the block's second column tile (metrics.gemm.race; the first may be a diagonal square), the winner computes
     the other columns and is the block's GEMM from then on (`DistanceBlock.decide`). Every column tile is the
     winner's own, so the numbers are those of a call that used it throughout. Both race on the whole tile, the
-    shape of the real work (on a quarter of the rows TensorFlow's Eigen kernels ran ~1.8x slower per row here).
+    shape of the real work (on a quarter of the rows, TensorFlow's Eigen kernels ran ~1.8x slower per row on a
+    2-core AVX2 EPYC: a smaller race would be biased).
     TensorFlow's operands are converted, and its first use (thread pools, kernels: ~20-30 ms) is made on
     WARM_UP_ROWS rows, before the timing; NumPy gets no warm-up (its first product costs what later ones do, and
     a warm-up's spinning BLAS threads would slow TensorFlow's timed run). NumPy's time counts at the share of the
