@@ -11,7 +11,8 @@ best of --repeats is kept and the largest difference of their images printed. Th
 source stored in the pickle in a TF1 graph: NVIDIA's own file from a checkout when given, else (StyleGAN only) the
 project's TF1 test source, tests/data/tf1_stylegan_source.py (it has no fused up-convolution, so from 128x128 on
 its images are not StyleGAN's: the max diff column shows it, and only its timing compares); StyleGAN2 without a
-checkout is timed on the rebuild only. `--onednn both` runs the benchmark under TF_ENABLE_ONEDNN_OPTS=0 and =1 in subprocesses.
+checkout is timed on the rebuild only. `--onednn both` runs the benchmark under TF_ENABLE_ONEDNN_OPTS=0 and =1 in
+subprocesses.
 """
 import argparse
 import io

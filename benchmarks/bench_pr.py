@@ -234,12 +234,12 @@ def fresh_table(args):
         speedups = [r['t_official'] / r['t_first'] for r in runs]
         bound = our_gemm_flops(args.n, args.n, args.d) / 1e9 / np.median([max(r['rates'].values()) for r in runs])
         gemms = sorted({r['gemm'] for r in runs})
+        first, official = (np.median([r[key] for r in runs]) for key in ('t_first', 't_official'))
         print('%-24s %-10s %9.3f %9.3f %10.3f %8.2fx %9s %10.2f %8.2fx %5s' % (
             ('oneDNN' if onednn == '1' else 'Eigen') + (', capped at AVX2' if cpu == 'avx2' else ''), '/'.join(gemms),
-            np.median([r['t_first'] for r in runs]), np.median([r['t_second'] for r in runs]),
-            np.median([r['t_official'] for r in runs]), np.median(speedups),
-            '%.2f-%.2f' % (min(speedups), max(speedups)), np.median([r['t_first'] for r in runs]) / bound,
-            np.median([r['t_official'] for r in runs]) / bound, all(r['identical'] for r in runs)))
+            first, np.median([r['t_second'] for r in runs]), official, np.median(speedups),
+            '%.2f-%.2f' % (min(speedups), max(speedups)), first / bound, official / bound,
+            all(r['identical'] for r in runs)))
     print('vs bound: our first call / (our GEMM work at the best measured rate); ceiling: the official loop / that '
           'bound, the speed-up a call with nothing but its GEMMs would reach')
 

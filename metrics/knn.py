@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from metrics import gemm as gemms
 from metrics.convention import array_dtype
 from metrics.options import DEFAULT
-from metrics.top_values import smallest_per_column, smallest_per_row
+from metrics.top_values import smallest, smallest_per_column, smallest_per_row
 
 # float16 unit roundoff 2^-11 times 4: a comparison of squared distances whose two sides differ by less than
 # FP16_BAND * (|u|^2 + |v|^2) can come out either way once the terms of |u|^2 - 2 u.v + |v|^2 (or a square root)
@@ -45,7 +45,7 @@ def _merged(best, new, count):
     best: [n, count] ascending running lists; new: [n, c] a block's candidates (its own smallest values,
     metrics.top_values), so the full block is never copied or negated.
     """
-    return -tf.math.top_k(-tf.concat([best, new], axis=1), k=count, sorted=True).values
+    return smallest(tf.concat([best, new], axis=1), count, ascending=True)
 
 
 RESIDENT_BYTES_LIMIT = 8 << 30  # feature sets up to this size get a device copy; larger ones are streamed

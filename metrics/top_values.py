@@ -20,9 +20,9 @@ import tensorflow as tf
 CHUNK = 8
 
 
-def _smallest(x, count):
-    """The `count` smallest values of each row of x [r, c] (count <= c), unsorted, via top_k of -x."""
-    return -tf.math.top_k(-x, k=count, sorted=False).values
+def smallest(x, count, ascending=False):
+    """The `count` smallest values of each row of x [r, c] (count <= c), via top_k of -x; ascending or unsorted."""
+    return -tf.math.top_k(-x, k=count, sorted=ascending).values
 
 
 def _smallest_indices(x, count):
@@ -35,13 +35,13 @@ def smallest_per_row(x, count):
     t, m = int(x.shape[0]), int(x.shape[1])
     whole = m - m % CHUNK
     if whole // CHUNK <= 2 * count:  # too few chunks to save work
-        return _smallest(x, min(count, m))
+        return smallest(x, min(count, m))
     chunks = tf.reshape(x if whole == m else x[:, :whole], [t, whole // CHUNK, CHUNK])
     chosen = _smallest_indices(tf.reduce_min(chunks, axis=2), count)  # [t, count]
     candidates = tf.reshape(tf.gather(chunks, chosen, batch_dims=1), [t, count * CHUNK])
     if whole < m:
         candidates = tf.concat([candidates, x[:, whole:]], axis=1)
-    return _smallest(candidates, count)
+    return smallest(candidates, count)
 
 
 def smallest_per_column(x, count, first_column=0):
@@ -52,7 +52,7 @@ def smallest_per_column(x, count, first_column=0):
     width = m - first_column
     whole = t - t % CHUNK
     if whole // CHUNK <= 2 * count or width <= 0:
-        return _smallest(tf.transpose(x[:, first_column:]), min(count, t))
+        return smallest(tf.transpose(x[:, first_column:]), min(count, t))
     body = x[:whole]  # leading rows: no copy
     chunk_min = tf.reduce_min(tf.reshape(body, [whole // CHUNK, CHUNK, m]), axis=1)  # [chunks, m]
     chosen = _smallest_indices(tf.transpose(chunk_min[:, first_column:]), count)  # [width, count]
@@ -63,4 +63,4 @@ def smallest_per_column(x, count, first_column=0):
     candidates = tf.reshape(tf.gather(tf.reshape(body, [-1]), flat_index), [width, count * CHUNK])
     if whole < t:
         candidates = tf.concat([candidates, tf.transpose(x[whole:, first_column:])], axis=1)
-    return _smallest(candidates, count)
+    return smallest(candidates, count)
