@@ -50,16 +50,17 @@ def unclamped_distances(U, norm_u, V, norm_v):
     return norm_u - 2 * gemms.product('tensorflow', U, V) + norm_v
 
 
-def host_distances(U, norm_u, V, norm_v):
+def host_distances(U, norm_u, V, norm_v, clamp=True):
     """max((|u|^2 - 2 U V^T) + |v|^2, 0) [n, m] from NumPy arrays, by NumPy, in place in one aligned array.
 
-    The official order and rounding: -2 x is exact, a + (-b) is a - b.
+    The official order and rounding: -2 x is exact, a + (-b) is a - b. clamp=False skips the max(., 0) (one pass
+    over the block less): negative values then stand for 0, for callers that clamp only what they keep.
     """
     D = gemms.numpy_product(U, V)
     np.multiply(D, -2, out=D)
     D += norm_u[:, None]
     D += norm_v[None, :]
-    return np.maximum(D, 0, out=D)
+    return np.maximum(D, 0, out=D) if clamp else D
 
 
 def column_parts(num_cols, parts):
@@ -162,12 +163,15 @@ class DistanceBlock:
         """
         return self.checked_distances(U, norm_u, V, norm_v)[0]
 
-    def checked_distances(self, U, norm_u, V, norm_v, ids_u=None, ids_v=None):
+    def checked_distances(self, U, norm_u, V, norm_v, ids_u=None, ids_v=None, clamp=True):
         """(distances [n, m], nonfinite: scalar int64 tensor); traceable.
 
         nonfinite counts the distances whose arithmetic left the range (inf or NaN before the clamp). Only
         float16 can overflow with inputs that passed the range check (`feature_checks.check_distance_range`),
         so only float16 blocks count (the float32/float64 official path does no extra work).
+        clamp=False lets NumPy's distances (finite: float32/float64 after the range check) skip the clamp at 0:
+        a negative value then stands for 0, and the caller clamps what it keeps (metrics.knn); TensorFlow's are
+        clamped either way.
         """
         parts, finite = [], []
         bounds = column_parts(int(V.shape[0]), len(self.devices))
@@ -181,7 +185,7 @@ class DistanceBlock:
                     v, nv = V[begin:end], norm_v[begin:end]
                     iv = None if ids_v is None else ids_v[begin:end]
                 if isinstance(U, np.ndarray):  # NumPy's BLAS (float32/float64 only: nothing can overflow)
-                    clamped = gemms.as_tensor(host_distances(U, norm_u, v, nv))
+                    clamped = gemms.as_tensor(host_distances(U, norm_u, v, nv, clamp or self.distance != 'squared'))
                 else:
                     if self.exact_ties:
                         raw = (tf.reshape(norm_u, [-1, 1]) + tf.reshape(nv, [1, -1])) - 2 * uniform_matmul(U, v)

@@ -66,7 +66,7 @@ def as_batch_size(value, name):
     return int(value)
 
 
-def check_distance_range(feature_sets, dtype):
+def check_distance_range(feature_sets, dtype, norms=None):
     """Refuse features whose squared distances cannot be represented in the distance dtype.
 
     Squared distances are at most (|u| + |v|)^2 <= 4 max |x|^2. float32/float64: refuse when
@@ -74,12 +74,19 @@ def check_distance_range(feature_sets, dtype):
     float16: the official pre-2021 arithmetic computes |x|^2 in float16, so refuse when a squared
     norm reaches 65504; whether 2 u.v or a distance overflows is checked while computing
     (DistanceBlock.checked_distances), so features that fit (e.g. VGG fc2 features with squared
-    norms ~2e4) run.
+    norms ~2e4) run. norms: None, or each set's squared norms [n] as float sums (metrics.knn.host_norms), which
+    spare float32/float64 checks a read of the features.
     """
     limit = float(np.finfo(dtype).max)
-    for x in feature_sets:
+    for i, x in enumerate(feature_sets):
         if x.size == 0:
             continue
+        if norms is not None and dtype != 'float16':
+            # The caller's squared norms (float32 sums: far within a factor 2 of the exact ones): clear of the limit
+            # by that factor, the exact test cannot fail (an overflowed sum, inf, takes the exact path).
+            top = float(np.max(norms[i]))
+            if np.isfinite(top) and 8 * top < limit:
+                continue
         # Cheap bound first: |x|^2 <= d max|x|^2. Far below the limit, the exact norms cannot reach it either.
         peak = max(float(x.max()), -float(x.min()))
         if 4 * x.shape[1] * peak * peak < limit / 16:

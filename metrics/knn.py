@@ -64,7 +64,7 @@ class PreparedFeatures:
     operands whichever form the set is held in.
     """
 
-    def __init__(self, block, features, resident=None, ids=None):
+    def __init__(self, block, features, resident=None, ids=None, norms=None):
         self.n = int(features.shape[0])
         self.block = block
         if resident is None:
@@ -73,6 +73,8 @@ class PreparedFeatures:
         self._x, self._norms = None, {}
         if block.gemm != 'tensorflow':  # converted once when resident, else per block (as a streamed tensor set)
             self.host = np.ascontiguousarray(features, block.tf_dtype.as_numpy_dtype) if resident else features
+            if norms is not None:  # the caller's host_norms of these features (metrics.manifold_stats)
+                self._norms['numpy'] = norms
         else:
             self.host = None if resident else features
             self._x, self._norms['tensorflow'] = block.prepare(features, keep=resident)
@@ -85,8 +87,7 @@ class PreparedFeatures:
         """Squared norms [n] as the given GEMM library's pass uses them (NumPy array or tensor)."""
         if gemm not in self._norms:
             if gemm == 'numpy':
-                self._norms[gemm] = np.concatenate([host_squared_norms(self.host_rows(begin, begin + 4096))
-                                                    for begin in range(0, max(self.n, 1), 4096)])
+                self._norms[gemm] = host_norms(self.host, self.block.tf_dtype.as_numpy_dtype)
             else:  # a host-held set in a TensorFlow pass: convert once
                 self._x, self._norms[gemm] = self.block.prepare(self.host, keep=self.resident)
         return self._norms[gemm]
@@ -138,6 +139,13 @@ def fingerprint_columns(x):
 def host_squared_norms(x):
     """Row-wise squared L2 norms [n] of a host array x [n, d], in x's dtype, by NumPy (no [n, d] temporary)."""
     return np.einsum('ij,ij->i', x, x)
+
+
+def host_norms(x, dtype, chunk_rows=4096):
+    """Squared norms [n] of the rows of host array x [n, d] converted to the NumPy float type `dtype`, as a NumPy
+    pass uses them: by `host_squared_norms`, chunk_rows rows at a time (a converted copy of one chunk at most)."""
+    return np.concatenate([host_squared_norms(np.ascontiguousarray(x[begin:begin + chunk_rows], dtype))
+                           for begin in range(0, max(len(x), 1), chunk_rows)])
 
 
 def _distinct_sets(a, b):
@@ -270,12 +278,28 @@ def compare_dtype(block):
 # the first call at N = M = 5000 and nothing after).
 
 def _distances(block, U, V):
-    """(distances in the comparison dtype, all finite): float16 blocks are widened (exactly) to float32.
+    """(distances in the comparison dtype, nonfinite count): float16 blocks are widened (exactly) to float32.
 
-    U, V: (features, squared norms[, content ids]) of the block's rows and columns.
+    U, V: (features, squared norms[, content ids]) of the block's rows and columns. NumPy's distances come before
+    the clamp at 0 (one pass over the block less): a negative value stands for 0. The passes clamp what they keep
+    (`_clamped`) and compare with `sphere_bounds`, which gives every comparison the clamped distance's result.
     """
-    D, ok = block.checked_distances(*U[:2], *V[:2], *((U[2], V[2]) if len(U) > 2 else ()))
+    D, ok = block.checked_distances(*U[:2], *V[:2], *((U[2], V[2]) if len(U) > 2 else ()), clamp=False)
     return (tf.cast(D, tf.float32) if D.dtype == tf.float16 else D), ok
+
+
+def _clamped(x):
+    """max(x, 0): distances of a block whose negative values stand for 0 (`_distances`), e.g. its selected few."""
+    return tf.maximum(x, tf.zeros([], x.dtype))
+
+
+def sphere_bounds(radii, strict):
+    """Radii [n, K] as bounds for distances whose negative values stand for 0: d <= bound (d < bound for the
+    strict rule) exactly when max(d, 0) <= r (< r). The radii, except -inf where no distance can pass (r < 0; r == 0
+    under the strict rule; NaN)."""
+    radii = np.asarray(radii)
+    can_pass = radii > 0 if strict else radii >= 0
+    return np.where(can_pass, radii, -np.inf).astype(radii.dtype)
 
 
 def _columns(sets, begin, end=None):
@@ -336,8 +360,8 @@ def _self_block(block, D, best_rows, best_cols, col_offset):
     count = best_rows.shape[1]
     if block.overflow == 'count':  # NaN sorts last, as np.partition sorts it in NVIDIA's code (top_k: first)
         D = tf.where(tf.math.is_nan(D), tf.constant(np.inf, D.dtype), D)
-    new_rows = _merged(best_rows, smallest_per_row(D, count), count)
-    new_cols = _merged(best_cols, smallest_per_column(D, count, col_offset), count)
+    new_rows = _merged(best_rows, _clamped(smallest_per_row(D, count)), count)
+    new_cols = _merged(best_cols, _clamped(smallest_per_column(D, count, col_offset)), count)
     return new_rows, new_cols
 
 
@@ -389,6 +413,9 @@ def membership_pass(block, a, b, convention, options=DEFAULT, fields=('inside',)
         sides.append(_SideAccumulator(b.points.n, radii_a.shape[1], fields, dtype, False))
     tile = row_tile_size(options.row_batch_size)
     inside = tf.less if convention.strict else tf.less_equal
+    bounds_b = sphere_bounds(radii_b, convention.strict)
+    bounds_a = None if radii_a is None else sphere_bounds(radii_a, convention.strict)
+    needs_values = bool(set(fields) - {'inside', 'count', 'holds'})  # the others read distances, not comparisons
     eps_t = tf.constant(eps, tf.as_dtype(dtype))
     steps = [(i0, j0) for i0 in range(0, a.points.n, tile) for j0 in range(0, b.points.n, options.col_batch_size)]
     gemm = pass_gemm(block, a.points, b.points)
@@ -399,10 +426,11 @@ def membership_pass(block, a, b, convention, options=DEFAULT, fields=('inside',)
             a.points.rows(i0, i1, library), b.points.rows(j0, j1, library)))
         gemm = block.gemm if gemm == 'auto' else gemm  # the race's winner, for the next blocks
         _raise_unless_finite(block, ok)
-        r_b = [tf.constant(radii_b[j0:j1, k])[None, :] for k in range(radii_b.shape[1])]  # [1, c] each
-        r_a = None if radii_a is None else [tf.constant(radii_a[i0:i1, k])[:, None] for k in range(radii_a.shape[1])]
-        in_b = [inside(D, r) for r in r_b]  # [t, c]: row of A inside sphere of B
-        in_a = None if r_a is None else [inside(D, r) for r in r_a]  # [t, c]: row of B inside sphere of A
+        D = _clamped(D) if needs_values else D
+        r_b = _per_k(radii_b[j0:j1], 0)  # [1, c] each
+        r_a = None if radii_a is None else _per_k(radii_a[i0:i1], 1)  # [t, 1] each
+        in_b = [inside(D, r) for r in _per_k(bounds_b[j0:j1], 0)]  # [t, c]: row of A inside sphere of B
+        in_a = None if r_a is None else [inside(D, r) for r in _per_k(bounds_a[i0:i1], 1)]  # row of B in sphere of A
         band = None
         if 'band' in fields:
             norms_a, norms_b = a.points.norms(gemm)[i0:i1], b.points.norms(gemm)[j0:j1]
@@ -411,6 +439,11 @@ def membership_pass(block, a, b, convention, options=DEFAULT, fields=('inside',)
         if len(sides) > 1:
             sides[1].add(slice(j0, j1), i0, _reduce(D, 0, in_a, in_b, r_a, eps_t, band, fields))
     return sides[0].result(), (sides[1].result() if len(sides) > 1 else None)
+
+
+def _per_k(values, axis):
+    """[n, K] -> K tensors, column k of values as [1, n] (axis 0: a block's columns) or [n, 1] (axis 1: its rows)."""
+    return [tf.expand_dims(tf.constant(values[:, k]), axis) for k in range(values.shape[1])]
 
 
 def _reduce(D, axis, in_other, in_own, other_radii, eps, band, fields):

@@ -54,10 +54,12 @@ def unresolved_spheres(x, radii, norms_x, k, scale2, dtype):
     return int(len(flagged))
 
 
-def resolution_report(real, fake, real_radii, fake_radii, k, dtype):
+def resolution_report(real, fake, real_radii, fake_radii, k, dtype, norms=None):
     """None when the arithmetic resolves the features, else a dict: 'dtype', 'k', 'unresolved_real',
-    'unresolved_fake' (sphere counts), 'subnormal' (bool), 'max_squared_norm', 'median_radius', 'message'."""
-    norms_real, norms_fake = squared_norms(real), squared_norms(fake)
+    'unresolved_fake' (sphere counts), 'subnormal' (bool), 'max_squared_norm', 'median_radius', 'message'.
+    norms: [real, fake] squared norms the caller has (the same einsum as `squared_norms`), or None."""
+    norms_real, norms_fake = ((squared_norms(real), squared_norms(fake)) if norms is None else
+                              (np.asarray(n, np.float64) for n in norms))
     info = np.finfo(dtype)
     radii = np.concatenate([np.asarray(real_radii, np.float64), np.asarray(fake_radii, np.float64)])
     positive = radii[radii > 0]

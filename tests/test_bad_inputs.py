@@ -47,6 +47,28 @@ def test_features_whose_distances_overflow_float32_are_refused(tmp_path):
     assert 'Traceback' not in result.stderr and not (tmp_path / 'out' / 'results.json').exists()
 
 
+def test_the_range_check_from_shared_norms_keeps_its_boundary():
+    """Norms finite in float32 but 4 |x|^2 past the float32 maximum: refused, with the pass's norms as without;
+    features just inside the range run (the shared norms only skip the exact test far from the limit)."""
+    from metrics.feature_checks import check_distance_range
+    from metrics.knn import host_norms
+    rs = np.random.RandomState(3)
+    unit = rs.randn(40, 16).astype(np.float32)
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    for scale, refused in ((1.0e19, True), (0.9e19, False)):  # squared norms 1.0e38 / 0.81e38; limit/4 = 0.85e38
+        x = (unit * np.float32(scale)).astype(np.float32)
+        norms = [host_norms(x, np.float32)]
+        assert np.isfinite(norms[0]).all()
+        for given in (None, norms):
+            if refused:
+                with pytest.raises(ValueError, match='exceed the float32 range'):
+                    check_distance_range([x], 'float32', given)
+            else:
+                check_distance_range([x], 'float32', given)
+    big = np.full((5000, 40), 3.0, np.float32) + rs.rand(5000, 40).astype(np.float32)
+    assert np.array_equal(host_norms(big, np.float32), np.einsum('ij,ij->i', big, big))  # chunks: same sums
+
+
 def test_complex_and_out_of_range_float64_features_are_named():
     rs = np.random.RandomState(0)
     with pytest.raises(ValueError, match='complex values'):
