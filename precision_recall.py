@@ -39,7 +39,7 @@ from metrics import convention as conventions  # noqa: E402
 from metrics.distance_block import DistanceBlock, batch_pairwise_distances  # noqa: F401  (official API)
 from metrics.feature_checks import as_feature_matrix, as_nhood_sizes, check_distance_range  # noqa: E402
 from metrics.knn import PreparedFeatures, Spheres, kth_nearest_radii, membership_pass  # noqa: E402
-from metrics.manifold_stats import checked_sets, statistics_of_checked  # noqa: E402
+from metrics.manifold_stats import checked_sets, shared_norms, statistics_of_checked  # noqa: E402
 from metrics.options import DEFAULT, Options  # noqa: E402
 
 __all__ = ['batch_pairwise_distances', 'DistanceBlock', 'ManifoldEstimator', 'knn_precision_recall_features']
@@ -72,7 +72,8 @@ class ManifoldEstimator:
     def __init__(self, distance_block, features, row_batch_size=25000, col_batch_size=50000,
                  nhood_sizes=[3], clamp_to_percentile=None, eps=1e-5, progress=False):
         features = as_feature_matrix(features, 'features', distance_block.num_features)
-        check_distance_range([features], distance_block.dtype)
+        norms = shared_norms(distance_block, features)
+        check_distance_range([features], distance_block.dtype, norms)
         self.nhood_sizes = as_nhood_sizes(nhood_sizes, features.shape[0], 'features')
         self.num_nhoods = len(self.nhood_sizes)
         self.eps = eps
@@ -81,7 +82,7 @@ class ManifoldEstimator:
         self.row_batch_size, self.col_batch_size = self.options.row_batch_size, self.options.col_batch_size
         self._ref_features = features
         self.distance_block = distance_block
-        self._prepared = PreparedFeatures(distance_block, features)
+        self._prepared = PreparedFeatures(distance_block, features, norms=None if norms is None else norms[0])
         self.D = kth_nearest_radii(distance_block, self._prepared, self.nhood_sizes, self.options)
         if clamp_to_percentile is not None:
             if not 0 <= clamp_to_percentile <= 100:
@@ -100,11 +101,12 @@ class ManifoldEstimator:
             in the official order (pred, realism, nn).
         """
         eval_features = as_feature_matrix(eval_features, 'eval_features', self.distance_block.num_features)
-        check_distance_range([eval_features], self.distance_block.dtype)
-        evl, _ = membership_pass(self.distance_block, Spheres(PreparedFeatures(self.distance_block, eval_features),
-                                                              None),
-                                 Spheres(self._prepared, self.D), conventions.official(self.distance_block.dtype),
-                                 self.options, official_fields(return_realism, return_neighbors), self.eps)
+        norms = shared_norms(self.distance_block, eval_features)
+        check_distance_range([eval_features], self.distance_block.dtype, norms)
+        points = PreparedFeatures(self.distance_block, eval_features, norms=None if norms is None else norms[0])
+        evl, _ = membership_pass(self.distance_block, Spheres(points, None), Spheres(self._prepared, self.D),
+                                 conventions.official(self.distance_block.dtype), self.options,
+                                 official_fields(return_realism, return_neighbors), self.eps)
         outputs = (evl.inside.astype(np.int32),)
         if return_realism:
             outputs += (evl.realism,)

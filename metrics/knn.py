@@ -426,11 +426,13 @@ def membership_pass(block, a, b, convention, options=DEFAULT, fields=('inside',)
             a.points.rows(i0, i1, library), b.points.rows(j0, j1, library)))
         gemm = block.gemm if gemm == 'auto' else gemm  # the race's winner, for the next blocks
         _raise_unless_finite(block, ok)
-        D = _clamped(D) if needs_values else D
-        r_b = _per_k(radii_b[j0:j1], 0)  # [1, c] each
-        r_a = None if radii_a is None else _per_k(radii_a[i0:i1], 1)  # [t, 1] each
         in_b = [inside(D, r) for r in _per_k(bounds_b[j0:j1], 0)]  # [t, c]: row of A inside sphere of B
-        in_a = None if r_a is None else [inside(D, r) for r in _per_k(bounds_a[i0:i1], 1)]  # row of B in sphere of A
+        in_a = None if bounds_a is None else [inside(D, r) for r in _per_k(bounds_a[i0:i1], 1)]  # B in sphere of A
+        r_b = r_a = None  # the radii themselves, [1, c] / [t, 1] per k: only the value fields read them
+        if needs_values:
+            D = _clamped(D)
+            r_b = _per_k(radii_b[j0:j1], 0)
+            r_a = None if radii_a is None else _per_k(radii_a[i0:i1], 1)
         band = None
         if 'band' in fields:
             norms_a, norms_b = a.points.norms(gemm)[i0:i1], b.points.norms(gemm)[j0:j1]
@@ -451,7 +453,7 @@ def _reduce(D, axis, in_other, in_own, other_radii, eps, band, fields):
 
     in_other: per k, [t, c] masks "this set's row inside the other set's sphere"; in_own: per k, masks "the
     other set's row inside this set's sphere" (None without this set's radii); other_radii: per k, the other
-    set's radii broadcastable against D.
+    set's radii broadcastable against D (None when no field reads values: only masks are used then).
     """
     out = {}
     if 'inside' in fields:

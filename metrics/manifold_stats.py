@@ -84,8 +84,9 @@ def statistics_of_checked(real, fake, ks, convention, options=DEFAULT, fields=SE
     if convention.overflow == 'refuse':
         check_distance_range([real, fake], convention.dtype, norms)
     real_ids, fake_ids = content_ids(real, fake) if convention.exact_ties else (None, None)
-    real_p, fake_p = (PreparedFeatures(block, x, ids=ids, norms=None if norms is None else norms[i])
-                      for i, (x, ids) in enumerate(((real, real_ids), (fake, fake_ids))))
+    real_norms, fake_norms = norms or (None, None)
+    real_p = PreparedFeatures(block, real, ids=real_ids, norms=real_norms)
+    fake_p = PreparedFeatures(block, fake, ids=fake_ids, norms=fake_norms)
     real_radii = kth_nearest_radii(block, real_p, ks, options, 'real radii')
     fake_radii = kth_nearest_radii(block, fake_p, ks, options, 'fake radii')
     fake_side, real_side = membership_pass(block, Spheres(fake_p, fake_radii), Spheres(real_p, real_radii),
@@ -105,13 +106,13 @@ def statistics_of_checked(real, fake, ks, convention, options=DEFAULT, fields=SE
     return out
 
 
-def shared_norms(block, real, fake):
-    """[real, fake] squared norms (knn.host_norms) when NumPy may do the block's products, else None: computed once
-    for the pass, the range check and the resolution report alike (each read of a set costs ~6 ms at 5,000 x
-    4,096)."""
+def shared_norms(block, *feature_sets):
+    """[squared norms (knn.host_norms) of each set] when NumPy may do the block's products, else None: computed
+    once for the pass, the range check and the resolution report alike (each read of a set costs ~6 ms at
+    5,000 x 4,096)."""
     if block.gemm == 'tensorflow':
         return None
-    return [host_norms(x, block.tf_dtype.as_numpy_dtype) for x in (real, fake)]
+    return [host_norms(x, block.tf_dtype.as_numpy_dtype) for x in feature_sets]
 
 
 def overflow_report(block, real_radii, fake_radii):
